@@ -1,0 +1,28 @@
+export { systemClock } from './clock.js';
+export type { Clock } from './clock.js';
+export { LimiterError, invalidOption } from './errors.js';
+export type { LimiterErrorCode } from './errors.js';
+export { silentLogger } from './logger.js';
+export type { Logger } from './logger.js';
+export { toMs } from './duration.js';
+export type { Duration } from './duration.js';
+export type {
+  AdaptiveConfig,
+  AdaptiveState,
+  ClientSnapshot,
+  ConsumeRequest,
+  Decision,
+  FixedWindowSpec,
+  GcraSpec,
+  LimitSpec,
+  MaybePromise,
+  Outcome,
+  RateSpec,
+  Reservation,
+  SharedConfig,
+  SlidingWindowSpec,
+  StepResult,
+  Store,
+  StoreDecision,
+  TokenBucketSpec,
+} from './types.js';
