@@ -26,3 +26,6 @@ export type {
   StoreDecision,
   TokenBucketSpec,
 } from './types.js';
+export * from './algorithms/index.js';
+export * from './policy/index.js';
+export * from './client/index.js';
