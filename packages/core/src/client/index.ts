@@ -1,1 +1,10 @@
-export {};
+export { retryPolicy, DEFAULT_RETRY_STATUSES } from './retry-policy.js';
+export type { RetryAfterAboveCap, RetryJitter, RetryPolicy, RetryPolicyOptions } from './retry-policy.js';
+export { backoffDelay } from './backoff-delay.js';
+export { parseRetryAfter, formatRetryAfter } from './retry-after.js';
+export { parseHttpDate, toHttpDate } from './http-date.js';
+export { nextRetry } from './next-retry.js';
+export type { RetryDecision, RetryInput, RetryStopReason, TransportFailure } from './next-retry.js';
+export { isIdempotentMethod } from './idempotent.js';
+export { sleep } from './sleep.js';
+export type { Sleep } from './sleep.js';
