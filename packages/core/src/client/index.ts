@@ -8,3 +8,5 @@ export type { RetryDecision, RetryInput, RetryStopReason, TransportFailure } fro
 export { isIdempotentMethod } from './idempotent.js';
 export { sleep } from './sleep.js';
 export type { Sleep } from './sleep.js';
+export { createThrottle } from './throttle.js';
+export type { AcquireOptions, Throttle, ThrottleOptions } from './throttle.js';
