@@ -1,0 +1,125 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createMockServer } from '../src/index.js';
+import type { MockServer } from '../src/index.js';
+
+const KEY = 'test-key';
+let mock: MockServer | undefined;
+
+afterEach(async () => {
+  await mock?.close();
+  mock = undefined;
+});
+
+const get = (path: string, key: string | null = KEY, init: RequestInit = {}): Promise<Response> =>
+  fetch(`${(mock as MockServer).url}${path}`, { ...init, headers: { ...(key === null ? {} : { 'x-api-key': key }), ...(init.headers ?? {}) } });
+
+describe('shure mock', () => {
+  it('serves paginated devices and checks x-api-key', async () => {
+    mock = await createMockServer({ apiKey: KEY, pageSize: 2, tickMs: 0 });
+    expect(mock.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect((await get('/api/v1/devices', null)).status).toBe(401);
+    expect((await get('/api/v1/devices', 'wrong')).status).toBe(401);
+    const first = (await (await get('/api/v1/devices')).json()) as {
+      pageInfo: { hasNextPage: boolean; endCursor: string };
+      edges: Array<{ node: { hardwareIdentity: { deviceId: string } } }>;
+    };
+    expect(first.edges).toHaveLength(2);
+    expect(first.pageInfo.hasNextPage).toBe(true);
+    const second = (await (await get(`/api/v1/devices?after=${encodeURIComponent(first.pageInfo.endCursor)}`)).json()) as typeof first;
+    expect(second.edges.map((e) => e.node.hardwareIdentity.deviceId)).toEqual(['b3f1c2d4-0003']);
+    expect(second.pageInfo.hasNextPage).toBe(false);
+    expect(mock.requestLog.map((e) => e.outcome)).toEqual(['unauthorized', 'unauthorized', 'ok', 'ok']);
+  });
+
+  it('needs channel ids URL-encoded, and serves battery and activity', async () => {
+    mock = await createMockServer({ apiKey: KEY, tickMs: 0 });
+    const id = 'b3f1c2d4-0001';
+    const channels = (await (await get(`/api/v1/devices/${id}/audio-channels`)).json()) as Array<{ id: string }>;
+    const ch = channels[0]?.id as string;
+    expect(ch).toContain('/');
+    expect((await get(`/api/v1/devices/${id}/audio-channels/${ch}/activity`)).status).toBe(404);
+    const activity = await get(`/api/v1/devices/${id}/audio-channels/${encodeURIComponent(ch)}/activity`);
+    expect(activity.status).toBe(200);
+    expect(['LOW', 'GOOD', 'CLIPPING']).toContain(((await activity.json()) as { audioLevel: string }).audioLevel);
+    const level = (await (await get(`/api/v1/devices/${id}/battery-level`)).json()) as { percentage: number };
+    expect(level.percentage).toBeGreaterThanOrEqual(0);
+    expect((await get('/api/v1/devices/b3f1c2d4-0003/battery-level')).status).toBe(404);
+    expect((await get('/api/v1/devices/nope')).status).toBe(404);
+  });
+
+  it('drains batteries over ticks', async () => {
+    mock = await createMockServer({ apiKey: null, tickMs: 0 });
+    const battery = mock.devices[0]?.battery;
+    const start = battery?.percentage ?? 0;
+    for (let i = 0; i < 50; i++) mock.tick();
+    expect(battery?.percentage).not.toBe(start);
+  });
+
+  it('replaces the discovery list with PUT and rejects a JSON content type without a body', async () => {
+    mock = await createMockServer({ apiKey: KEY, tickMs: 0 });
+    const put = await get('/api/v1/config/discovery/ips', KEY, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ips: ['10.0.0.5', '10.0.0.6'] }),
+    });
+    expect(put.status).toBe(200);
+    expect(mock.discoveryIps()).toEqual(['10.0.0.5', '10.0.0.6']);
+    const bad = await get('/api/v1/config/discovery/ips', KEY, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"ips":["x"]}' });
+    expect(bad.status).toBe(400);
+    const emptyJson = await get('/api/v1/devices/b3f1c2d4-0001/identify', KEY, { method: 'POST', headers: { 'content-type': 'application/json' } });
+    expect(emptyJson.status).toBe(400);
+    expect((await get('/api/v1/devices/b3f1c2d4-0001/identify', KEY, { method: 'POST' })).status).toBe(204);
+  });
+
+  it('injects faults in-process and through the control endpoint', async () => {
+    mock = await createMockServer({ apiKey: KEY, tickMs: 0 });
+    mock.faults.failNext({ count: 2, status: 429, retryAfter: '3' });
+    const limited = await get('/api/v1/devices');
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toBe('3');
+    expect((await get('/api/v1/devices')).status).toBe(429);
+    expect((await get('/api/v1/devices')).status).toBe(200);
+
+    const control = await fetch(`${mock.url}/_control/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ failNext: { count: 1, status: 503, path: '/api/v1/config' }, dropNext: { count: 1, path: '/api/v1/devices/' } }),
+    });
+    expect(control.status).toBe(200);
+    expect((await get('/api/v1/devices')).status).toBe(200); // neither rule matches this path
+    expect((await get('/api/v1/config/discovery/ips')).status).toBe(503);
+    await expect(get('/api/v1/devices/b3f1c2d4-0001')).rejects.toThrow();
+    expect((await get('/api/v1/devices/b3f1c2d4-0001')).status).toBe(200);
+    expect(mock.requestLog.map((e) => e.outcome)).toEqual(['fault', 'fault', 'ok', 'ok', 'fault', 'dropped', 'ok']);
+
+    const badPatch = await fetch(`${mock.url}/_control/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ failNext: { count: 0, status: 503 } }),
+    });
+    expect(badPatch.status).toBe(400);
+    expect(((await badPatch.json()) as { error: string }).error).toMatch(/failNext.count/);
+  });
+
+  it('adds latency and can be down until cleared', async () => {
+    mock = await createMockServer({ apiKey: KEY, tickMs: 0, faults: { latencyMs: 60 } });
+    const started = performance.now();
+    expect((await get('/api/v1/devices')).status).toBe(200);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(55);
+    mock.faults.clear();
+    mock.faults.down(503, '1');
+    expect((await get('/api/v1/devices')).status).toBe(503);
+    expect((await get('/api/v1/devices/x')).status).toBe(503);
+    mock.faults.down(null);
+    expect((await get('/api/v1/devices')).status).toBe(200);
+  });
+
+  it('protects itself with a fixed-window limit per address', async () => {
+    mock = await createMockServer({ apiKey: KEY, tickMs: 0, selfLimit: { limit: 3, windowMs: 60_000 } });
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await get('/api/v1/devices')).status);
+    // A window boundary may fall inside the loop, so at least 3 and at most 6 can pass; with 60 s windows, exactly 3.
+    expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(3);
+    expect(statuses).toContain(429);
+  });
+});
