@@ -1,0 +1,2 @@
+export { createMemoryStore } from './memory/memory-store.js';
+export type { MemoryStore, MemoryStoreOptions } from './memory/memory-store.js';

@@ -1,0 +1,452 @@
+import {
+  effectiveMultiplier,
+  inspect,
+  invalidOption,
+  recordOutcome,
+  refundStep,
+  reserveStep,
+  scaleSpec,
+  silentLogger,
+  step,
+  systemClock,
+  validateSpec,
+} from '@micboard/limiter-core';
+import type {
+  AdaptiveConfig,
+  AdaptiveState,
+  ClientSnapshot,
+  Clock,
+  ConsumeRequest,
+  LimitSpec,
+  Logger,
+  Outcome,
+  RateSpec,
+  Reservation,
+  SharedConfig,
+  Store,
+  StoreDecision,
+} from '@micboard/limiter-core';
+import { bucketStep, type BucketOut } from './bucket.js';
+import { LIMITED, SlotTable } from './slot-table.js';
+
+/** Options of {@link createMemoryStore}. */
+export interface MemoryStoreOptions {
+  /** Where time comes from, in ms since the epoch. @default systemClock (Date.now) */
+  readonly clock?: Clock;
+  /**
+   * Most client states kept per limit (each `limitId` and algorithm has its own table, and so do
+   * adaptive scores). When a table is full the least recently active state that is not currently
+   * limited is evicted; limited clients are kept (the table may then exceed this) until their
+   * state expires. About 90 bytes per token-bucket state.
+   * @default 100_000
+   */
+  readonly maxKeys?: number;
+  /**
+   * How long an idle client's adaptive score is kept, in ms after its last scored response. By
+   * then idle drift has brought its multiplier back to about 1.
+   * @default 604_800_000 (7 days)
+   */
+  readonly scoreTtlMs?: number;
+  /** Where the store logs. @default silentLogger */
+  readonly logger?: Logger;
+}
+
+/** The memory store: a {@link Store} whose every method answers synchronously. */
+export interface MemoryStore extends Store {
+  readonly name: 'memory';
+  consume(request: ConsumeRequest): StoreDecision;
+  refund(request: ConsumeRequest): void;
+  reserve(key: string, spec: RateSpec, cost: number, maxWaitMs: number): Reservation;
+  record(key: string, outcome: Outcome, adaptive: AdaptiveConfig): number;
+  get(key: string): ClientSnapshot | undefined;
+  reset(key: string): boolean;
+  list(options?: { cursor?: string; limit?: number }): { clients: ClientSnapshot[]; cursor: string | undefined };
+  cleanup(inactiveMs: number): number;
+  getConfig(): SharedConfig | undefined;
+  setConfig(data: Readonly<Record<string, unknown>>): number;
+  now(): number;
+  /** Client states held, over all tables (a client with two limits counts twice). */
+  size(): number;
+}
+
+/** One table of one limit id: the unscaled spec last used and the adaptive config, for snapshots. */
+interface Held<V> {
+  readonly table: SlotTable<V>;
+  spec: LimitSpec;
+  adaptive: AdaptiveConfig | undefined;
+  readonly limitId: string;
+}
+
+/** A limit id's tables: the bucket one stores numbers; each window kind stores core's state objects. */
+interface LimitGroup {
+  bucket: Held<never> | undefined;
+  fixed: Held<unknown> | undefined;
+  slidingExact: Held<unknown> | undefined;
+  slidingApprox: Held<unknown> | undefined;
+}
+
+const DEFAULT_MAX_KEYS = 100_000;
+const DEFAULT_SCORE_TTL_MS = 604_800_000;
+const DEFAULT_LIMIT_ID = 'default';
+const RESERVE_LIMIT_ID = 'reserve';
+const DEFAULT_PAGE = 100;
+
+/**
+ * Creates the embedded store: synchronous, O(1) per decision, bounded by `maxKeys` per limit,
+ * no timers. State lives in this process only; use the Redis store to share limits between
+ * instances.
+ *
+ * @example
+ * import { createMemoryStore } from '@micboard/limiter-store';
+ * const store = createMemoryStore({ maxKeys: 200_000 });
+ * const d = store.consume({ key: 'ip:203.0.113.9', spec: tokenBucket({ capacity: 50, refillPerSecond: 5, burst: 10 }), cost: 1 });
+ * if (!d.allowed) console.log(`retry in ${d.retryAfter} ms`);
+ */
+export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore {
+  if (typeof options !== 'object' || options === null) throw invalidOption('options', options, 'an object');
+  const clock = options.clock ?? systemClock;
+  if (typeof clock?.now !== 'function') throw invalidOption('clock', clock, 'an object with a now() method');
+  const maxKeys = options.maxKeys ?? DEFAULT_MAX_KEYS;
+  if (typeof maxKeys !== 'number' || !Number.isInteger(maxKeys) || maxKeys < 1) {
+    throw invalidOption('maxKeys', maxKeys, 'an integer of at least 1');
+  }
+  const scoreTtlMs = options.scoreTtlMs ?? DEFAULT_SCORE_TTL_MS;
+  if (typeof scoreTtlMs !== 'number' || !Number.isFinite(scoreTtlMs) || scoreTtlMs <= 0) {
+    throw invalidOption('scoreTtlMs', scoreTtlMs, 'a finite number of ms greater than 0');
+  }
+  const logger = options.logger ?? silentLogger;
+
+  const groups = new Map<string, LimitGroup>();
+  const scores = new SlotTable<AdaptiveState>(maxKeys, true);
+  /** Every table in creation order (scores first): the order of list() pages. */
+  const tables: Held<unknown>[] = [];
+  let lastAdaptive: AdaptiveConfig | undefined;
+  let shared: SharedConfig | undefined;
+  // Specs are plain data; each distinct object is validated (and normalised) once.
+  const validated = new WeakMap<object, LimitSpec>();
+  const out: BucketOut = { tat: 0 };
+  let overflowWarned = false;
+
+  const checkSpec = <S extends LimitSpec>(spec: S): S => {
+    let normal = validated.get(spec);
+    if (normal === undefined) {
+      normal = validateSpec(spec);
+      validated.set(spec, normal);
+    }
+    return normal as S;
+  };
+  const checkCost = (cost: number): void => {
+    // Written to reject NaN too: NaN fails every comparison.
+    if (!(cost >= 0 && cost < Infinity)) throw invalidOption('cost', cost, 'a finite number of at least 0');
+  };
+
+  const group = (limitId: string): LimitGroup => {
+    let g = groups.get(limitId);
+    if (g === undefined) {
+      g = { bucket: undefined, fixed: undefined, slidingExact: undefined, slidingApprox: undefined };
+      groups.set(limitId, g);
+    }
+    return g;
+  };
+
+  const newHeld = <V>(limitId: string, spec: LimitSpec, values: boolean): Held<V> => {
+    const held: Held<V> = { table: new SlotTable<V>(maxKeys, values), spec, adaptive: undefined, limitId };
+    tables.push(held as Held<unknown>);
+    return held;
+  };
+
+  /** The window table for a spec (created on first use). */
+  const windowHeld = (g: LimitGroup, limitId: string, spec: LimitSpec): Held<unknown> => {
+    if (spec.algorithm === 'fixed-window') return (g.fixed ??= newHeld(limitId, spec, true));
+    if (spec.algorithm === 'sliding-window' && spec.precision === 'exact') {
+      return (g.slidingExact ??= newHeld(limitId, spec, true));
+    }
+    return (g.slidingApprox ??= newHeld(limitId, spec, true));
+  };
+
+  const multiplierOf = (key: string, adaptive: AdaptiveConfig, now: number): number => {
+    lastAdaptive = adaptive;
+    const slot = scores.index.get(key);
+    return effectiveMultiplier(slot === undefined ? undefined : scores.values?.[slot], adaptive, now);
+  };
+
+  const warnOverflow = (table: SlotTable<unknown>): void => {
+    if (!overflowWarned && table.size > maxKeys) {
+      overflowWarned = true;
+      logger.warn(
+        { maxKeys, size: table.size },
+        'memory store: table is full of currently limited clients; keeping them past maxKeys until they expire',
+      );
+    }
+  };
+
+  const consumeBucket = (
+    g: LimitGroup,
+    limitId: string,
+    request: ConsumeRequest,
+    spec: RateSpec,
+    now: number,
+    multiplier: number,
+  ): StoreDecision => {
+    let held = g.bucket;
+    if (held === undefined) held = g.bucket = newHeld<never>(limitId, spec, false);
+    held.spec = spec;
+    held.adaptive = request.adaptive;
+    const table = held.table;
+    const key = request.key;
+    let slot = table.index.get(key);
+    const m = multiplier;
+    const decision =
+      m === 1
+        ? bucketStep(spec.capacity, spec.burst, spec.refillPerSecond, slot === undefined ? now : (table.expires[slot] as number), request.cost, now, 1, out)
+        : bucketStep(
+            spec.capacity * m,
+            spec.burst * m,
+            spec.refillPerSecond * m,
+            slot === undefined ? now : (table.expires[slot] as number),
+            request.cost,
+            now,
+            m,
+            out,
+          );
+    if (slot === undefined) {
+      // A client with no state is full: only an admitted consume changes anything.
+      if (!decision.allowed) return decision;
+      slot = table.insert(key, now);
+      warnOverflow(table);
+    }
+    table.expires[slot] = out.tat;
+    table.touch(slot, now, !decision.allowed);
+    return decision;
+  };
+
+  const consumeWindow = (
+    g: LimitGroup,
+    limitId: string,
+    request: ConsumeRequest,
+    base: LimitSpec,
+    now: number,
+    multiplier: number,
+  ): StoreDecision => {
+    const held = windowHeld(g, limitId, base);
+    held.spec = base;
+    held.adaptive = request.adaptive;
+    const table = held.table;
+    const values = table.values as unknown[];
+    const spec = scaleSpec(base, multiplier);
+    let slot = table.index.get(request.key);
+    const result = step(spec, slot === undefined ? undefined : values[slot], request.cost, now);
+    const decision = result.decision;
+    if (slot === undefined) {
+      if (!decision.allowed) return { ...decision, multiplier };
+      slot = table.insert(request.key, now);
+      warnOverflow(table);
+    }
+    values[slot] = result.state;
+    // resetAt is when the window is clear again: from then on the state is the same as none.
+    table.expires[slot] = decision.resetAt;
+    table.touch(slot, now, !decision.allowed);
+    return { ...decision, multiplier };
+  };
+
+  const bucketOf = (spec: LimitSpec): spec is RateSpec =>
+    spec.algorithm === 'token-bucket' || spec.algorithm === 'gcra';
+
+  /** The held table a request's state lives in, if any. */
+  const heldOf = (limitId: string, spec: LimitSpec): Held<unknown> | undefined => {
+    const g = groups.get(limitId);
+    if (g === undefined) return undefined;
+    if (bucketOf(spec)) return g.bucket as Held<unknown> | undefined;
+    if (spec.algorithm === 'fixed-window') return g.fixed;
+    if (spec.algorithm === 'sliding-window' && spec.precision === 'exact') return g.slidingExact;
+    return g.slidingApprox;
+  };
+
+  const stateOf = (held: Held<unknown>, slot: number): unknown =>
+    held.table.values ? held.table.values[slot] : held.table.expires[slot];
+
+  const snapshot = (key: string, now: number): ClientSnapshot | undefined => {
+    const limits: Record<string, { limit: number; remaining: number; resetAt: number }> = {};
+    let found = false;
+    let lastSeen = -Infinity;
+    const scoreSlot = scores.index.get(key);
+    const adaptiveState = scoreSlot === undefined ? undefined : scores.values?.[scoreSlot];
+    if (scoreSlot !== undefined) {
+      found = true;
+      lastSeen = scores.lastSeen(scoreSlot);
+    }
+    const multiplier = lastAdaptive ? effectiveMultiplier(adaptiveState, lastAdaptive, now) : 1;
+    for (const held of tables) {
+      const slot = held.table.index.get(key);
+      if (slot === undefined) continue;
+      found = true;
+      lastSeen = Math.max(lastSeen, held.table.lastSeen(slot));
+      const m = held.adaptive ? effectiveMultiplier(adaptiveState, held.adaptive, now) : 1;
+      const spec = m === 1 ? held.spec : scaleSpec(held.spec, m);
+      const view = inspect(spec, stateOf(held, slot), now);
+      limits[held.limitId] = { limit: view.limit, remaining: view.remaining, resetAt: view.resetAt };
+    }
+    if (!found) return undefined;
+    return { key, multiplier, adaptive: adaptiveState, limits, lastSeen };
+  };
+
+  /** Every table, scores first: list() and cleanup() walk them in this order. */
+  const allTables = (): SlotTable<unknown>[] => [scores as SlotTable<unknown>, ...tables.map((h) => h.table)];
+
+  const store: MemoryStore = {
+    name: 'memory',
+    now: () => clock.now(),
+    size: () => allTables().reduce((n, t) => n + t.size, 0),
+
+    consume(request: ConsumeRequest): StoreDecision {
+      const spec = checkSpec(request.spec);
+      checkCost(request.cost);
+      const now = clock.now();
+      const limitId = request.limitId ?? DEFAULT_LIMIT_ID;
+      const g = group(limitId);
+      const multiplier = request.adaptive === undefined ? 1 : multiplierOf(request.key, request.adaptive, now);
+      if (bucketOf(spec)) return consumeBucket(g, limitId, request, spec, now, multiplier);
+      return consumeWindow(g, limitId, request, spec, now, multiplier);
+    },
+
+    refund(request: ConsumeRequest): void {
+      const base = checkSpec(request.spec);
+      checkCost(request.cost);
+      const limitId = request.limitId ?? DEFAULT_LIMIT_ID;
+      const held = heldOf(limitId, base);
+      const slot = held?.table.index.get(request.key);
+      if (held === undefined || slot === undefined) return;
+      const now = clock.now();
+      const multiplier = request.adaptive === undefined ? 1 : multiplierOf(request.key, request.adaptive, now);
+      const spec = scaleSpec(base, multiplier);
+      const state = refundStep(spec, stateOf(held, slot), request.cost, now);
+      if (held.table.values) {
+        held.table.values[slot] = state;
+      } else {
+        held.table.expires[slot] = state as number;
+      }
+      // A refund never makes a client limited; it may make it not limited.
+      held.table.flags[slot] = (held.table.flags[slot] as number) & ~LIMITED;
+    },
+
+    reserve(key: string, rawSpec: RateSpec, cost: number, maxWaitMs: number): Reservation {
+      const spec = checkSpec(rawSpec);
+      checkCost(cost);
+      if (!(maxWaitMs >= 0)) throw invalidOption('maxWaitMs', maxWaitMs, 'a number of ms of at least 0');
+      const now = clock.now();
+      const g = group(RESERVE_LIMIT_ID);
+      let held = g.bucket;
+      if (held === undefined) held = g.bucket = newHeld<never>(RESERVE_LIMIT_ID, spec, false);
+      held.spec = spec;
+      held.adaptive = undefined;
+      const table = held.table;
+      let slot = table.index.get(key);
+      const result = reserveStep(spec, slot === undefined ? undefined : table.expires[slot], cost, now, maxWaitMs);
+      if (!result.reservation.granted) return result.reservation;
+      if (slot === undefined) slot = table.insert(key, now);
+      table.expires[slot] = result.state as number;
+      table.touch(slot, now, false);
+      return result.reservation;
+    },
+
+    record(key: string, outcome: Outcome, adaptive: AdaptiveConfig): number {
+      const now = clock.now();
+      lastAdaptive = adaptive;
+      let slot = scores.index.get(key);
+      const values = scores.values as (AdaptiveState | undefined)[];
+      const next = recordOutcome(slot === undefined ? undefined : values[slot], adaptive, outcome, now);
+      if (slot === undefined) slot = scores.insert(key, now);
+      values[slot] = next;
+      scores.expires[slot] = next.lastSeen + scoreTtlMs;
+      // A penalised client is "limited": evicting its score would forgive it.
+      scores.touch(slot, now, next.multiplier < 1);
+      return effectiveMultiplier(next, adaptive, now);
+    },
+
+    get(key: string): ClientSnapshot | undefined {
+      return snapshot(key, clock.now());
+    },
+
+    reset(key: string): boolean {
+      let removed = false;
+      for (const table of allTables()) {
+        const slot = table.index.get(key);
+        if (slot !== undefined) {
+          table.remove(slot);
+          removed = true;
+        }
+      }
+      return removed;
+    },
+
+    list(options: { cursor?: string; limit?: number } = {}) {
+      const limit = options.limit ?? DEFAULT_PAGE;
+      if (!Number.isInteger(limit) || limit < 1) throw invalidOption('limit', limit, 'an integer of at least 1');
+      const all = allTables();
+      let t = 0;
+      let s = 0;
+      if (options.cursor !== undefined) {
+        const m = /^(\d+):(\d+)$/.exec(options.cursor);
+        if (!m) throw invalidOption('cursor', options.cursor, 'a cursor returned by list()');
+        t = Number(m[1]);
+        s = Number(m[2]);
+      }
+      const now = clock.now();
+      const clients: ClientSnapshot[] = [];
+      for (; t < all.length; t++, s = 0) {
+        const table = all[t] as SlotTable<unknown>;
+        for (; s < table.end; s++) {
+          const key = table.keys[s];
+          if (key === undefined) continue;
+          // A client with several tables is listed once: from the first table that holds it.
+          let earlier = false;
+          for (let u = 0; u < t && !earlier; u++) earlier = (all[u] as SlotTable<unknown>).index.has(key);
+          if (earlier) continue;
+          if (clients.length === limit) return { clients, cursor: `${t}:${s}` };
+          const snap = snapshot(key, now);
+          if (snap) clients.push(snap);
+        }
+      }
+      return { clients, cursor: undefined };
+    },
+
+    cleanup(inactiveMs: number): number {
+      if (!(inactiveMs >= 0)) throw invalidOption('inactiveMs', inactiveMs, 'a number of ms of at least 0');
+      const cutoff = clock.now() - inactiveMs;
+      const all = allTables();
+      // A client goes only when all of its states are inactive: find the active keys first.
+      const active = new Set<string>();
+      for (const table of all) {
+        for (let s = 0; s < table.end; s++) {
+          const key = table.keys[s];
+          if (key !== undefined && table.lastSeen(s) > cutoff) active.add(key);
+        }
+      }
+      const removed = new Set<string>();
+      for (const table of all) {
+        for (let s = 0; s < table.end; s++) {
+          const key = table.keys[s];
+          if (key === undefined || active.has(key)) continue;
+          table.remove(s);
+          removed.add(key);
+        }
+      }
+      return removed.size;
+    },
+
+    getConfig: () => shared,
+
+    setConfig(data: Readonly<Record<string, unknown>>): number {
+      if (typeof data !== 'object' || data === null) throw invalidOption('data', data, 'an object');
+      shared = { version: (shared?.version ?? 0) + 1, data: structuredClone(data) };
+      return shared.version;
+    },
+
+    close(): void {
+      for (const table of allTables()) table.clear();
+      groups.clear();
+      tables.length = 0;
+    },
+  };
+  return store;
+}

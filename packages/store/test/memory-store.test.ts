@@ -1,0 +1,124 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { LimiterError } from '@micboard/limiter-core';
+import { ManualClock } from '@micboard/limiter-core/testing';
+import type { LimitSpec, TokenBucketSpec } from '@micboard/limiter-core';
+import { createMemoryStore } from '@micboard/limiter-store';
+
+const bucket: TokenBucketSpec = { algorithm: 'token-bucket', capacity: 5, refillPerSecond: 1, burst: 0 };
+
+describe('memory store', () => {
+  it('answers synchronously: no promise on the hot path', () => {
+    const store = createMemoryStore({ clock: new ManualClock(0) });
+    const d = store.consume({ key: 'a', spec: bucket, cost: 1 });
+    expect(typeof (d as unknown as { then?: unknown }).then).toBe('undefined');
+    expect(d.allowed).toBe(true);
+  });
+
+  it('rejects bad options naming the option and the value', () => {
+    for (const [options, option] of [
+      [{ maxKeys: 0 }, 'maxKeys'],
+      [{ maxKeys: 1.5 }, 'maxKeys'],
+      [{ scoreTtlMs: -1 }, 'scoreTtlMs'],
+      [{ clock: {} }, 'clock'],
+    ] as const) {
+      let error: unknown;
+      try {
+        createMemoryStore(options as never);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(LimiterError);
+      expect((error as LimiterError).code).toBe('INVALID_OPTION');
+      expect((error as LimiterError).option).toBe(option);
+    }
+    const store = createMemoryStore();
+    expect(() => store.consume({ key: 'a', spec: bucket, cost: Number.NaN })).toThrow(/cost/);
+    expect(() => store.consume({ key: 'a', spec: { ...bucket, capacity: -1 }, cost: 1 })).toThrow(/capacity/);
+  });
+
+  it('stays within maxKeys under a flood of new keys', () => {
+    const clock = new ManualClock(1_000_000);
+    const store = createMemoryStore({ clock, maxKeys: 100 });
+    for (let i = 0; i < 10_000; i++) store.consume({ key: `flood-${i}`, spec: bucket, cost: 1 });
+    expect(store.size()).toBeLessThanOrEqual(100);
+  });
+
+  it('a flood of new keys does not evict a client that is currently limited (no eviction bypass)', () => {
+    const clock = new ManualClock(1_000_000);
+    const store = createMemoryStore({ clock, maxKeys: 50 });
+    const slow: LimitSpec = { algorithm: 'token-bucket', capacity: 5, refillPerSecond: 0.01, burst: 0 };
+    for (let i = 0; i < 5; i++) expect(store.consume({ key: 'attacker', spec: slow, cost: 1 }).allowed).toBe(true);
+    const denied = store.consume({ key: 'attacker', spec: slow, cost: 1 });
+    expect(denied.allowed).toBe(false);
+    // The attacker now cycles through fresh keys to push its own state out of the table.
+    for (let i = 0; i < 20_000; i++) {
+      clock.advance(1);
+      store.consume({ key: `sybil-${i}`, spec: slow, cost: 1 });
+    }
+    expect(store.size()).toBeLessThanOrEqual(51);
+    const after = store.consume({ key: 'attacker', spec: slow, cost: 1 });
+    expect(after.allowed).toBe(false);
+    expect(after.remaining).toBe(0);
+  });
+
+  it('keeps limited clients past maxKeys, then sweeps them incrementally once expired', () => {
+    const clock = new ManualClock(1_000_000);
+    const store = createMemoryStore({ clock, maxKeys: 10 });
+    const one: LimitSpec = { algorithm: 'fixed-window', limit: 1, windowMs: 1000 };
+    for (let i = 0; i < 100; i++) {
+      store.consume({ key: `c${i}`, spec: one, cost: 1 });
+      store.consume({ key: `c${i}`, spec: one, cost: 1 }); // denied: now limited
+    }
+    // Every client is limited, so none may be evicted: the table grew instead.
+    expect(store.size()).toBeGreaterThan(10);
+    for (let i = 0; i < 100; i++) expect(store.consume({ key: `c${i}`, spec: one, cost: 1 }).allowed).toBe(false);
+    clock.advance(1000);
+    // Each insert frees a couple of expired slots: no long pause, and the table shrinks back.
+    for (let i = 0; i < 200; i++) store.consume({ key: `n${i}`, spec: one, cost: 1 });
+    expect(store.size()).toBeLessThanOrEqual(20);
+  });
+
+  it('property: a denied client stays denied until its retryAfter, however small the table', () => {
+    const specs: LimitSpec[] = [
+      { algorithm: 'token-bucket', capacity: 3, refillPerSecond: 1, burst: 1 },
+      { algorithm: 'fixed-window', limit: 3, windowMs: 2000 },
+      { algorithm: 'sliding-window', limit: 3, windowMs: 2000, precision: 'exact' },
+      { algorithm: 'sliding-window', limit: 3, windowMs: 2000, precision: 'approximate' },
+    ];
+    fc.assert(
+      fc.property(
+        fc.nat(specs.length - 1),
+        fc.integer({ min: 1, max: 6 }),
+        fc.array(fc.record({ key: fc.nat(40), dt: fc.constantFrom(0, 0, 1, 5, 100) }), { minLength: 1, maxLength: 300 }),
+        (which, maxKeys, ops) => {
+          const spec = specs[which] as LimitSpec;
+          const clock = new ManualClock(10_000);
+          const store = createMemoryStore({ clock, maxKeys });
+          const blockedUntil = new Map<number, number>();
+          for (const { key, dt } of ops) {
+            clock.advance(dt);
+            const d = store.consume({ key: `k${key}`, spec, cost: 1 });
+            const until = blockedUntil.get(key);
+            if (until !== undefined && clock.now() < until) expect(d.allowed).toBe(false);
+            if (!d.allowed) blockedUntil.set(key, clock.now() + d.retryAfter);
+          }
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('get/list/cleanup see every table of a client', () => {
+    const clock = new ManualClock(1_000_000);
+    const store = createMemoryStore({ clock });
+    store.consume({ key: 'x', spec: bucket, cost: 2 });
+    store.consume({ key: 'x', limitId: 'w', spec: { algorithm: 'fixed-window', limit: 3, windowMs: 60_000 }, cost: 1 });
+    const snap = store.get('x');
+    expect(snap?.limits).toEqual({
+      default: { limit: 5, remaining: 3, resetAt: 1_002_000 },
+      w: { limit: 3, remaining: 2, resetAt: 1_020_000 },
+    });
+    expect(store.list().clients.map((c) => c.key)).toEqual(['x']);
+  });
+});

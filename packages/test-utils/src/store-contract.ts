@@ -1,0 +1,332 @@
+/**
+ * The Store contract suite: one set of tests every store (memory, Redis standalone, Redis
+ * Cluster) must pass, with a scripted clock. Each test gets a fresh store from the factory, so a
+ * backend that shares state (Redis) must isolate tests itself (e.g. a fresh key prefix each).
+ */
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import { adaptiveConfig } from '@micboard/limiter-core';
+import { ManualClock } from '@micboard/limiter-core/testing';
+import { createModelStore } from './model-store.js';
+import type {
+  AdaptiveConfig,
+  ConsumeRequest,
+  LimitSpec,
+  MaybePromise,
+  Outcome,
+  RateSpec,
+  Store,
+} from '@micboard/limiter-core';
+
+/** What a factory hands the suite. */
+export interface StoreUnderTest {
+  readonly store: Store;
+  /** The clock the store reads; the suite moves it. */
+  readonly clock: ManualClock;
+  /** Another instance on the same backing state (for the shared-config test), when there is one. */
+  peer?(): MaybePromise<Store>;
+  /** Releases what the factory created (connections, keys). */
+  close?(): MaybePromise<void>;
+}
+
+export interface StoreContractOptions {
+  /** fast-check runs of the differential property against the reference store. @default 1000 */
+  readonly numRuns?: number;
+  /** Start time of the clock handed to tests, in ms. @default 1_700_000_000_000 */
+  readonly start?: number;
+}
+
+/** Plain-data specs for every algorithm a store must run. */
+export const CONTRACT_SPECS: Readonly<Record<string, LimitSpec>> = {
+  'token-bucket': { algorithm: 'token-bucket', capacity: 5, refillPerSecond: 2, burst: 1 },
+  gcra: { algorithm: 'gcra', capacity: 3, refillPerSecond: 0.5, burst: 0 },
+  'fixed-window': { algorithm: 'fixed-window', limit: 4, windowMs: 1000 },
+  'sliding-window exact': { algorithm: 'sliding-window', limit: 4, windowMs: 1000, precision: 'exact' },
+  'sliding-window approximate': { algorithm: 'sliding-window', limit: 4, windowMs: 1000, precision: 'approximate' },
+};
+
+/** Awkward client keys: braces (Redis hash tags), escapes, globs, separators, unicode, empty. */
+export const AWKWARD_KEYS: readonly string[] = ['{a}', 'a}b{c', '%7B', '%', 'x:y*?[z]', 'ü🎤', '', ' ', 'rl:{x}:score'];
+
+/** The whole units a fresh limit admits at once. */
+function fullLimit(spec: LimitSpec): number {
+  return spec.algorithm === 'token-bucket' || spec.algorithm === 'gcra'
+    ? Math.floor(spec.capacity + spec.burst + 1e-9)
+    : spec.limit;
+}
+
+/**
+ * Registers the contract suite under `describe(name)`.
+ *
+ * @example
+ * testStore('memory', () => {
+ *   const clock = new ManualClock(1_700_000_000_000);
+ *   return { store: createMemoryStore({ clock }), clock };
+ * });
+ */
+export function testStore(
+  name: string,
+  create: (clock: ManualClock) => MaybePromise<StoreUnderTest>,
+  options: StoreContractOptions = {},
+): void {
+  const numRuns = options.numRuns ?? 1000;
+  const start = options.start ?? 1_700_000_000_000;
+  const open: StoreUnderTest[] = [];
+
+  const setup = async (): Promise<StoreUnderTest> => {
+    const sut = await create(new ManualClock(start));
+    open.push(sut);
+    return sut;
+  };
+
+  describe(`Store contract: ${name}`, () => {
+    afterEach(async () => {
+      for (const sut of open.splice(0)) await sut.close?.();
+    });
+
+    for (const [label, spec] of Object.entries(CONTRACT_SPECS)) {
+      describe(label, () => {
+        it('a new client starts with its full limit and is denied once it is spent', async () => {
+          const { store } = await setup();
+          const limit = fullLimit(spec);
+          for (let i = 0; i < limit; i++) {
+            const d = await store.consume({ key: 'k', spec, cost: 1 });
+            expect(d).toMatchObject({ allowed: true, limit, remaining: limit - 1 - i, retryAfter: 0, exceedsLimit: false, multiplier: 1 });
+          }
+          const denied = await store.consume({ key: 'k', spec, cost: 1 });
+          expect(denied.allowed).toBe(false);
+          expect(denied.remaining).toBe(0);
+          expect(denied.retryAfter).toBeGreaterThan(0);
+          expect(denied.exceedsLimit).toBe(false);
+        });
+
+        it('admits again after retryAfter, not before', async () => {
+          const { store, clock } = await setup();
+          const limit = fullLimit(spec);
+          for (let i = 0; i < limit; i++) await store.consume({ key: 'k', spec, cost: 1 });
+          const denied = await store.consume({ key: 'k', spec, cost: 1 });
+          expect(denied.allowed).toBe(false);
+          if (denied.retryAfter > 1) {
+            clock.advance(denied.retryAfter - 1);
+            expect((await store.consume({ key: 'k', spec, cost: 1 })).allowed).toBe(false);
+            clock.advance(1);
+          } else {
+            clock.advance(denied.retryAfter);
+          }
+          expect((await store.consume({ key: 'k', spec, cost: 1 })).allowed).toBe(true);
+        });
+
+        it('a cost above the limit is denied with exceedsLimit and takes nothing', async () => {
+          const { store } = await setup();
+          const limit = fullLimit(spec);
+          const d = await store.consume({ key: 'k', spec, cost: limit + 1 });
+          expect(d).toMatchObject({ allowed: false, exceedsLimit: true });
+          expect(d.retryAfter).toBeGreaterThan(0);
+          const first = await store.consume({ key: 'k', spec, cost: 1 });
+          expect(first).toMatchObject({ allowed: true, remaining: limit - 1 });
+        });
+
+        it('keeps clients and limit ids apart, whatever characters the key has', async () => {
+          const { store } = await setup();
+          const limit = fullLimit(spec);
+          for (const key of AWKWARD_KEYS) {
+            for (let i = 0; i < limit; i++) expect((await store.consume({ key, spec, cost: 1 })).allowed).toBe(true);
+            expect((await store.consume({ key, spec, cost: 1 })).allowed).toBe(false);
+            expect((await store.consume({ key, limitId: 'other', spec, cost: 1 })).allowed).toBe(true);
+          }
+          for (const key of AWKWARD_KEYS) {
+            const snap = await store.get(key);
+            expect(snap?.key).toBe(key);
+            expect(Object.keys(snap?.limits ?? {}).sort()).toEqual(['default', 'other']);
+          }
+        });
+
+        it('refund gives back what an admitted consume took', async () => {
+          const { store } = await setup();
+          const limit = fullLimit(spec);
+          for (let i = 0; i < limit; i++) await store.consume({ key: 'k', spec, cost: 1 });
+          await store.refund({ key: 'k', spec, cost: 1 });
+          expect((await store.consume({ key: 'k', spec, cost: 1 })).allowed).toBe(true);
+          expect((await store.consume({ key: 'k', spec, cost: 1 })).allowed).toBe(false);
+          // Refunding a client the store has never seen is a no-op, not an error.
+          await store.refund({ key: 'nobody', spec, cost: 1 });
+          expect(await store.get('nobody')).toBeUndefined();
+        });
+
+        it('get shows the limit as of now; reset forgets the client', async () => {
+          const { store, clock } = await setup();
+          const limit = fullLimit(spec);
+          expect(await store.get('k')).toBeUndefined();
+          await store.consume({ key: 'k', spec, cost: 1 });
+          const snap = await store.get('k');
+          expect(snap).toMatchObject({ key: 'k', multiplier: 1, adaptive: undefined });
+          expect(snap?.limits['default']).toMatchObject({ limit, remaining: limit - 1 });
+          expect(snap?.lastSeen).toBeLessThanOrEqual(clock.now() + 1000);
+          expect(snap?.lastSeen).toBeGreaterThan(clock.now() - 1000);
+          expect(await store.reset('k')).toBe(true);
+          expect(await store.get('k')).toBeUndefined();
+          expect(await store.reset('k')).toBe(false);
+          expect(await store.consume({ key: 'k', spec, cost: 1 })).toMatchObject({ allowed: true, remaining: limit - 1 });
+        });
+      });
+    }
+
+    describe('reserve (rate specs)', () => {
+      const spec: RateSpec = { algorithm: 'gcra', capacity: 1, refillPerSecond: 10, burst: 0 };
+      it('spaces calls by the refill interval and refuses waits above maxWaitMs', async () => {
+        const { store } = await setup();
+        expect(await store.reserve('out', spec, 1, 1000)).toEqual({ granted: true, delayMs: 0 });
+        expect(await store.reserve('out', spec, 1, 1000)).toEqual({ granted: true, delayMs: 100 });
+        expect(await store.reserve('out', spec, 1, 1000)).toEqual({ granted: true, delayMs: 200 });
+        const refused = await store.reserve('out', spec, 1, 250);
+        expect(refused).toEqual({ granted: false, delayMs: 300 });
+        // Nothing was reserved by the refusal.
+        expect(await store.reserve('out', spec, 1, 1000)).toEqual({ granted: true, delayMs: 300 });
+      });
+    });
+
+    describe('adaptive scoring', () => {
+      const adaptive: AdaptiveConfig = adaptiveConfig({ failureFactor: 0.5 });
+      const spec: LimitSpec = { algorithm: 'token-bucket', capacity: 10, refillPerSecond: 1, burst: 0 };
+
+      it('failures shrink the limit in the same step that reads the score', async () => {
+        const { store } = await setup();
+        expect(await store.record('bad', 'failure', adaptive)).toBeCloseTo(0.5, 12);
+        expect(await store.record('bad', 'failure', adaptive)).toBeCloseTo(0.25, 12);
+        const d = await store.consume({ key: 'bad', spec, cost: 1, adaptive });
+        expect(d).toMatchObject({ allowed: true, limit: 2, remaining: 1 });
+        expect(d.multiplier).toBeCloseTo(0.25, 12);
+        const good = await store.consume({ key: 'good', spec, cost: 1, adaptive });
+        expect(good).toMatchObject({ allowed: true, limit: 10, remaining: 9, multiplier: 1 });
+        const snap = await store.get('bad');
+        expect(snap?.adaptive).toMatchObject({ requests: 2, failures: 2, successes: 0 });
+        expect(snap?.multiplier).toBeCloseTo(0.25, 12);
+      });
+
+      it('an idle client drifts back toward 1 by the half-life', async () => {
+        const { store, clock } = await setup();
+        await store.record('c', 'failure', adaptive);
+        clock.advance(adaptive.idleHalfLifeMs);
+        const d = await store.consume({ key: 'c', spec, cost: 1, adaptive });
+        expect(d.multiplier).toBeCloseTo(0.75, 12);
+      });
+    });
+
+    describe('admin', () => {
+      // Refills so slowly that no state expires (and is swept) during a test.
+      const spec: LimitSpec = { algorithm: 'token-bucket', capacity: 5, refillPerSecond: 0.00001, burst: 0 };
+
+      it('list pages through every client exactly once', async () => {
+        const { store } = await setup();
+        const keys = ['a', 'b', '{c}', 'd:e', 'f', 'g', 'h', 'i', 'j', 'k', 'l'];
+        for (const key of keys) await store.consume({ key, spec, cost: 1 });
+        await store.consume({ key: 'a', limitId: 'second', spec, cost: 1 });
+        await store.record('score-only', 'success', adaptiveConfig());
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        let pages = 0;
+        do {
+          const page = await store.list(cursor === undefined ? { limit: 3 } : { cursor, limit: 3 });
+          for (const c of page.clients) seen.push(c.key);
+          cursor = page.cursor;
+          pages++;
+        } while (cursor !== undefined && pages < 100);
+        expect(seen.sort()).toEqual([...keys, 'score-only'].sort());
+        const a = (await store.list({ limit: 1000 })).clients.find((c) => c.key === 'a');
+        expect(Object.keys(a?.limits ?? {}).sort()).toEqual(['default', 'second']);
+      });
+
+      it('cleanup removes clients inactive for the given time and keeps the others', async () => {
+        const { store, clock } = await setup();
+        await store.consume({ key: 'old', spec, cost: 1 });
+        await store.record('old-score', 'success', adaptiveConfig());
+        clock.advance(3 * 3_600_000);
+        await store.consume({ key: 'new', spec, cost: 1 });
+        expect(await store.cleanup(2 * 3_600_000)).toBe(2);
+        expect(await store.get('old')).toBeUndefined();
+        expect(await store.get('old-score')).toBeUndefined();
+        expect(await store.get('new')).toBeDefined();
+      });
+
+      it('shared config: versions increase and every instance reads the latest', async () => {
+        const sut = await setup();
+        expect(await sut.store.getConfig()).toBeUndefined();
+        expect(await sut.store.setConfig({ profiles: { anonymous: { capacity: 60 } } })).toBe(1);
+        expect(await sut.store.setConfig({ costs: { '/login': 5 } })).toBe(2);
+        const peer = sut.peer ? await sut.peer() : sut.store;
+        expect(await peer.getConfig()).toEqual({ version: 2, data: { costs: { '/login': 5 } } });
+      });
+    });
+
+    describe('differential: same decisions as core (model store)', () => {
+      const adaptive = adaptiveConfig({ failureFactor: 0.7, successStep: 0.1, idleHalfLifeMs: 5000 });
+      // Refunds follow their consume at the same instant, as composed limits use them: the
+      // multiplier (and so the scaled spec) is then the one the consume used.
+      type Op =
+        | { kind: 'consume'; key: number; limit: number; cost: number; dt: number; adaptive: boolean; refund: boolean }
+        | { kind: 'record'; key: number; outcome: Outcome; dt: number };
+      const op: fc.Arbitrary<Op> = fc.oneof(
+        {
+          weight: 6,
+          arbitrary: fc.record({
+            kind: fc.constant('consume' as const),
+            key: fc.nat(2),
+            limit: fc.nat(Object.keys(CONTRACT_SPECS).length - 1),
+            cost: fc.constantFrom(1, 1, 1, 2, 3, 0.5),
+            dt: fc.constantFrom(0, 0, 1, 7, 50, 333, 1000, 2500),
+            adaptive: fc.boolean(),
+            refund: fc.nat(9).map((n) => n < 3),
+          }),
+        },
+        {
+          weight: 2,
+          arbitrary: fc.record({
+            kind: fc.constant('record' as const),
+            key: fc.nat(2),
+            outcome: fc.constantFrom<Outcome>('success', 'failure', 'neutral'),
+            dt: fc.constantFrom(0, 10, 1000),
+          }),
+        },
+      );
+      const specs = Object.values(CONTRACT_SPECS);
+
+      it(`random sequences of consume/refund/record (${numRuns} runs)`, async () => {
+        await fc.assert(
+          fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 25 }), async (ops) => {
+            const { store, clock } = await setup();
+            const reference = createModelStore(clock);
+            try {
+              for (const o of ops) {
+                clock.advance(o.dt);
+                const key = `c${o.key}`;
+                if (o.kind === 'record') {
+                  const got = await store.record(key, o.outcome, adaptive);
+                  expect(got).toBe(reference.record(key, o.outcome, adaptive));
+                  continue;
+                }
+                const spec = specs[o.limit] as LimitSpec;
+                // One limit id per algorithm, so a key's limits never change algorithm.
+                const request: ConsumeRequest = {
+                  key,
+                  limitId: `l${o.limit}`,
+                  spec,
+                  cost: o.cost,
+                  ...(o.adaptive ? { adaptive } : {}),
+                };
+                const expected = reference.consume(request);
+                expect(await store.consume(request)).toEqual(expected);
+                if (o.refund && expected.allowed) {
+                  await store.refund(request);
+                  reference.refund(request);
+                }
+              }
+            } finally {
+              await open.splice(open.length - 1, 1)[0]?.close?.();
+            }
+          }),
+          { numRuns },
+        );
+      });
+    });
+  });
+}
