@@ -25,14 +25,10 @@ export const DEFAULT_ADAPTIVE: AdaptiveConfig = Object.freeze({
   longTermBonus: 1.1,
 });
 
-function finiteIn(option: string, value: unknown, low: number, lowOpen: boolean, high: number): number {
-  if (
-    typeof value !== 'number' ||
-    !Number.isFinite(value) ||
-    (lowOpen ? value <= low : value < low) ||
-    value > high
-  ) {
-    throw invalidOption(option, value, `a number in ${lowOpen ? '(' : '['}${low}, ${high}]`);
+/** A finite number in (low, high]. */
+function openClosed(option: string, value: unknown, low: number, high: number): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= low || value > high) {
+    throw invalidOption(option, value, `a number in (${low}, ${high}]`);
   }
   return value;
 }
@@ -75,13 +71,13 @@ export function adaptiveConfig(partial: Partial<AdaptiveConfig> = {}, option = '
     throw invalidOption(option, partial, 'an object of adaptive settings');
   }
   const d = DEFAULT_ADAPTIVE;
-  const min = finiteIn(`${option}.min`, partial.min ?? d.min, 0, true, 1);
+  const min = openClosed(`${option}.min`, partial.min ?? d.min, 0, 1);
   const max = atLeast(`${option}.max`, partial.max ?? d.max, 1);
   return Object.freeze({
     min,
     max,
     successStep: atLeast(`${option}.successStep`, partial.successStep ?? d.successStep, 0),
-    failureFactor: finiteIn(`${option}.failureFactor`, partial.failureFactor ?? d.failureFactor, 0, true, 1),
+    failureFactor: openClosed(`${option}.failureFactor`, partial.failureFactor ?? d.failureFactor, 0, 1),
     failureStatuses:
       partial.failureStatuses === undefined
         ? d.failureStatuses

@@ -123,8 +123,7 @@ function normaliseRequestPath(raw: string): string {
   const hash = path.indexOf('#');
   if (hash !== -1 && hash < end) end = hash;
   while (end > 1 && path.charCodeAt(end - 1) === 47 /* / */) end--;
-  const trimmed = end === path.length ? path : path.slice(0, end);
-  return trimmed === '' ? '/' : trimmed.toLowerCase();
+  return (end === path.length ? path : path.slice(0, end)).toLowerCase();
 }
 
 /** Orders patterns most specific first: params before wildcards; literal before param, left to right; longer first. */
@@ -137,7 +136,12 @@ function compareEntries(a: Entry, b: Entry): number {
     const pb = b.segments[i] === ':' ? 1 : 0;
     if (pa !== pb) return pa - pb;
   }
-  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+  return byText(a.key, b.key);
+}
+
+/** Sort order for keys known to be distinct. */
+function byText(a: string, b: string): number {
+  return a < b ? -1 : 1;
 }
 
 function matches(entry: Entry, request: readonly string[]): boolean {
@@ -237,9 +241,9 @@ export function createEndpointCosts(options: EndpointCostsOptions = {}): Endpoin
     },
     list(): EndpointCostRule[] {
       const out: EndpointCostRule[] = [];
-      const entries = [...[...exact.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)), ...patterns];
+      const entries = [...[...exact.values()].sort((a, b) => byText(a.key, b.key)), ...patterns];
       for (const entry of entries) {
-        for (const [method, cost] of [...entry.costs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+        for (const [method, cost] of [...entry.costs].sort(([a], [b]) => byText(a, b))) {
           out.push(method === ANY ? { path: entry.path, cost } : { path: entry.path, cost, method });
         }
       }

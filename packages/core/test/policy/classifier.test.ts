@@ -24,7 +24,7 @@ const SEED_SIGNALS: Headers[] = [
   ...['jest', 'playwright', 'cypress', 'selenium', 'automated', 'e2e', 'integration'].map((ua) => ({
     'user-agent': `Mozilla/5.0 (X11) ${ua.toUpperCase()}/1.0`,
   })),
-  ...['localhost', 'localhost:3000', '127.0.0.1:8080', '0.0.0.0', '[::1]:3000', 'dev.example.com', 'development', 'api.staging.example.com', 'app.localhost', 'localhost.'].map(
+  ...['localhost', 'localhost:3000', '[::1', '127.0.0.1:8080', '0.0.0.0', '[::1]:3000', 'dev.example.com', 'development', 'api.staging.example.com', 'app.localhost', 'localhost.'].map(
     (host) => ({ host }),
   ),
   { 'x-test-environment': 'true' },
