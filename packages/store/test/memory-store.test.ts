@@ -4,6 +4,7 @@ import { LimiterError } from '@micboard/limiter-core';
 import { ManualClock } from '@micboard/limiter-core/testing';
 import type { LimitSpec, TokenBucketSpec } from '@micboard/limiter-core';
 import { createMemoryStore } from '@micboard/limiter-store';
+import { SWEEP_GRACE_MS } from '../src/memory/slot-table.js';
 
 const bucket: TokenBucketSpec = { algorithm: 'token-bucket', capacity: 5, refillPerSecond: 1, burst: 0 };
 
@@ -73,7 +74,7 @@ describe('memory store', () => {
     // Every client is limited, so none may be evicted: the table grew instead.
     expect(store.size()).toBeGreaterThan(10);
     for (let i = 0; i < 100; i++) expect(store.consume({ key: `c${i}`, spec: one, cost: 1 }).allowed).toBe(false);
-    clock.advance(1000);
+    clock.advance(1000 + SWEEP_GRACE_MS);
     // Each insert frees a couple of expired slots: no long pause, and the table shrinks back.
     for (let i = 0; i < 200; i++) store.consume({ key: `n${i}`, spec: one, cost: 1 });
     expect(store.size()).toBeLessThanOrEqual(20);

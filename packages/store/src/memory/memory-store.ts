@@ -127,12 +127,22 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   const out: BucketOut = { tat: 0 };
   let overflowWarned = false;
 
+  // One-entry caches in front of the maps: a server mostly sends one spec object and one limit
+  // id over and over, and an identity check is cheaper than a hash lookup.
+  let lastSpec: LimitSpec | undefined;
+  let lastNormal: LimitSpec | undefined;
+  let lastLimitId: string | undefined;
+  let lastGroup: LimitGroup | undefined;
+
   const checkSpec = <S extends LimitSpec>(spec: S): S => {
+    if (spec === lastSpec) return lastNormal as S;
     let normal = validated.get(spec);
     if (normal === undefined) {
       normal = validateSpec(spec);
       validated.set(spec, normal);
     }
+    lastSpec = spec;
+    lastNormal = normal;
     return normal as S;
   };
   const checkCost = (cost: number): void => {
@@ -141,11 +151,14 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   };
 
   const group = (limitId: string): LimitGroup => {
+    if (limitId === lastLimitId) return lastGroup as LimitGroup;
     let g = groups.get(limitId);
     if (g === undefined) {
       g = { bucket: undefined, fixed: undefined, slidingExact: undefined, slidingApprox: undefined };
       groups.set(limitId, g);
     }
+    lastLimitId = limitId;
+    lastGroup = g;
     return g;
   };
 
@@ -190,8 +203,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   ): StoreDecision => {
     let held = g.bucket;
     if (held === undefined) held = g.bucket = newHeld<never>(limitId, spec, false);
-    held.spec = spec;
-    held.adaptive = request.adaptive;
+    if (held.spec !== spec) held.spec = spec;
+    if (held.adaptive !== request.adaptive) held.adaptive = request.adaptive;
     const table = held.table;
     const key = request.key;
     let slot = table.index.get(key);
@@ -445,6 +458,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     close(): void {
       for (const table of allTables()) table.clear();
       groups.clear();
+      lastLimitId = undefined;
+      lastGroup = undefined;
       tables.length = 0;
     },
   };

@@ -13,8 +13,9 @@
  * evicted: evicting it would hand it a fresh budget. If every probed slot is limited the table
  * grows past `maxKeys` instead; those states expire by themselves within their retry time.
  *
- * Sweeping: every insertion also checks a couple of slots after a second hand and frees expired
- * ones, so dead state is collected a little at a time, with no timer and no long pause.
+ * Sweeping: every insertion also checks a couple of slots after a second hand and frees ones
+ * expired for a while, so dead state is collected a little at a time, with no timer and no long
+ * pause.
  */
 
 /** Last decision was a denial: the slot may not be evicted until it expires. */
@@ -23,6 +24,12 @@ export const LIMITED = 1;
 const PROBES = 16;
 const SWEEP_PER_INSERT = 2;
 const INITIAL_CAPACITY = 1024;
+/**
+ * The sweeper frees a state only this long after it expired. An expired state is worth the same
+ * as none, but a busy client's state expires and comes back every few ms (a bucket refilled to
+ * full between two requests); freeing and re-inserting it each time would churn the map.
+ */
+export const SWEEP_GRACE_MS = 30_000;
 
 export class SlotTable<V = never> {
   readonly index = new Map<string, number>();
@@ -59,11 +66,18 @@ export class SlotTable<V = never> {
 
   /** Seconds-after-base for `now`, clamped to the Uint32 range. */
   secondsOf(now: number): number {
+    // Consecutive decisions mostly share one ms: skip the arithmetic then.
+    if (now === this.lastNow) return this.lastSeconds;
     if (this.base !== this.base) this.base = now;
     // Rounded up, so cleanup() never takes a client for older than it is.
-    const s = Math.ceil((now - this.base) / 1000);
-    return s <= 0 ? 0 : s >= 0xffffffff ? 0xffffffff : s;
+    const c = Math.ceil((now - this.base) / 1000);
+    const s = c <= 0 ? 0 : c >= 0xffffffff ? 0xffffffff : c;
+    this.lastNow = now;
+    this.lastSeconds = s;
+    return s;
   }
+  private lastNow = Number.NaN;
+  private lastSeconds = 0;
 
   /** Last activity of a slot in ms since the epoch (to the second). */
   lastSeen(slot: number): number {
@@ -73,7 +87,8 @@ export class SlotTable<V = never> {
   /** Marks a slot active now, limited or not. */
   touch(slot: number, now: number, limited: boolean): void {
     this.seen[slot] = this.secondsOf(now);
-    this.flags[slot] = limited ? LIMITED : 0;
+    const flag = limited ? LIMITED : 0;
+    if (this.flags[slot] !== flag) this.flags[slot] = flag;
   }
 
   /** Allocates a slot for `key` (which must not be present), evicting or sweeping as needed. */
@@ -130,7 +145,7 @@ export class SlotTable<V = never> {
     for (let i = 0; i < count; i++) {
       const slot = this.sweepHand;
       this.sweepHand = slot + 1 >= end ? 0 : slot + 1;
-      if (this.keys[slot] !== undefined && (this.expires[slot] as number) <= now) this.remove(slot);
+      if (this.keys[slot] !== undefined && (this.expires[slot] as number) <= now - SWEEP_GRACE_MS) this.remove(slot);
     }
   }
 
