@@ -151,6 +151,9 @@ function clamp(x: number, config: AdaptiveConfig): number {
  * Both bounds are clamped on every scored step (rather than only the one the step moves toward)
  * so float rounding in the drift (e.g. `1 + (0.1 - 1)` is `0.09999999999999998`) can never leave
  * the stored multiplier outside [min, max].
+ *
+ * @example
+ * const next = recordOutcome(state, config, outcomeOf(res.statusCode, config), clock.now());
  */
 export function recordOutcome(
   state: AdaptiveState | undefined,

@@ -23,7 +23,7 @@ export interface Profile {
 }
 
 /** Where the limiter runs; decides which upgrades are possible at all. */
-export type Environment = 'production' | 'development' | 'test';
+export type ClassifierEnvironment = 'production' | 'development' | 'test';
 
 /** Options of {@link createClassifier}. */
 export interface ClassifierOptions {
@@ -34,7 +34,7 @@ export interface ClassifierOptions {
    * Pass it from your own configuration; the core never reads `NODE_ENV`.
    * @default 'production'
    */
-  readonly environment?: Environment;
+  readonly environment?: ClassifierEnvironment;
   /**
    * Networks (CIDRs or bare addresses) whose requests may be upgraded outside production. A request
    * from anywhere else is never upgraded, whatever it sends. Ignored in production.
@@ -83,6 +83,8 @@ export const DEFAULT_PROFILES: Readonly<Record<UserType, Profile>> = Object.free
  * @param p The candidate profile.
  * @param option The option name to blame, e.g. `'profiles.anonymous'`; fields are appended.
  * @throws LimiterError `INVALID_OPTION` naming the field, e.g. `profiles.anonymous.capacity`.
+ * @example
+ * const anonymous = validateProfile(JSON.parse(body), 'profiles.anonymous');
  */
 export function validateProfile(p: unknown, option: string): Profile {
   if (typeof p !== 'object' || p === null) {

@@ -15,7 +15,7 @@ export interface EndpointCostRule {
   readonly path: string;
   /** Tokens a matching request costs, a finite number > 0. */
   readonly cost: number;
-  /** HTTP method this rule is for (case-insensitive); omitted (or `'*'`) for any method. */
+  /** HTTP method this rule is for (case-insensitive); `'*'` for any method. @default any method */
   readonly method?: string;
 }
 

@@ -20,15 +20,15 @@ export type HeaderStyle = 'legacy' | 'draft' | 'both' | 'none';
 
 /** Options of {@link rateLimitHeaders}. */
 export interface RateLimitHeadersOptions {
-  /** Which headers to send. */
+  /** Which headers to send (required: the caller's configuration decides). */
   readonly style: HeaderStyle;
   /** The time the decision was made at, in ms since the epoch (for the draft's `t`). */
   readonly now: number;
-  /** Sent as `X-RateLimit-UserType` (legacy style) when given, e.g. `'authenticated'`. */
+  /** Sent as `X-RateLimit-UserType` (legacy style), e.g. `'authenticated'`. @default undefined (not sent) */
   readonly userType?: string;
   /** The policy name in the draft headers (quoted as a structured-field string). @default 'default' */
   readonly policy?: string;
-  /** The policy's window in seconds, sent as the draft's `w` parameter when given. */
+  /** The policy's window in seconds (rounded up), sent as the draft's `w` parameter. @default undefined (no `w`) */
   readonly windowSeconds?: number;
 }
 
@@ -36,7 +36,7 @@ export interface RateLimitHeadersOptions {
 export interface LimitedBodyOptions {
   /** The limit to state in `detail`, in requests. @default decision.limit */
   readonly limit?: number;
-  /** The window to state in `detail`, in seconds; without it the detail states the wait instead. */
+  /** The window to state in `detail`, in seconds. @default undefined (the detail states the wait instead) */
   readonly windowSeconds?: number;
 }
 

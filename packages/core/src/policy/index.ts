@@ -1,6 +1,6 @@
 export { DEFAULT_ADAPTIVE, adaptiveConfig, effectiveMultiplier, outcomeOf, recordOutcome } from './adaptive.js';
 export { DEFAULT_PROFILES, createClassifier, validateProfile } from './classifier.js';
-export type { Classifier, ClassifierOptions, ClassifyInput, Environment, Profile, UserType } from './classifier.js';
+export type { Classifier, ClassifierOptions, ClassifierEnvironment, ClassifyInput, Profile, UserType } from './classifier.js';
 export { DEFAULT_ENDPOINT_COSTS, createEndpointCosts } from './endpoint-costs.js';
 export type { EndpointCostRule, EndpointCosts, EndpointCostsOptions } from './endpoint-costs.js';
 export { limitedBody, rateLimitHeaders } from './headers.js';
