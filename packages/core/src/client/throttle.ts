@@ -37,8 +37,9 @@ export interface ThrottleOptions {
   readonly maxWaitMs?: number;
   /**
    * Where reservations live. Given one, the throttle asks `store.reserve(key, spec, cost, maxWaitMs)`,
-   * so every process on the store shares the limit (in the store's clock). Without one, a private
-   * in-memory book using `clock`.
+   * so every process on the store shares the limit (in the store's clock). Keys reach the store as
+   * given: prefix them (e.g. `'shure:getDevices'`) when the store also holds other limiters' keys.
+   * Without a store, a private in-memory book using `clock`.
    * @default an in-memory map
    */
   readonly store?: Store;
