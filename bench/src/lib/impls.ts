@@ -1,0 +1,80 @@
+/**
+ * In-process limiters under test, each behind one `decide(key)` call. A worker process holds
+ * exactly one implementation, so its call sites stay monomorphic and no implementation's JIT
+ * state leaks into another's numbers.
+ */
+import { TokenBucket } from 'limiter';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
+import { createFloorBucket } from './floor.js';
+import type { ConsumeRequest, StoreDecision } from '@micboard/limiter-core';
+import { bucketSpec, loadMemoryStore } from './ours.js';
+
+/** `allow`: limits far above the load, every decision admits. `deny`: one key exhausted, every decision denies. */
+export type Mode = 'allow' | 'deny';
+
+export type InProcess =
+  | { readonly sync: true; decide(key: string): boolean }
+  | { readonly sync: false; decide(key: string): Promise<boolean> };
+
+export type Created = { ok: true; impl: InProcess } | { ok: false; reason: string };
+
+export const IN_PROCESS = ['floor', 'ours', 'rate-limiter-flexible', 'limiter'] as const;
+export type InProcessName = (typeof IN_PROCESS)[number];
+
+// Far above any load the bench produces, so `allow` never denies; `deny` refills ~never.
+const HUGE = 1e12;
+const NEVER_PER_SECOND = 1e-9;
+
+export async function createInProcess(name: InProcessName, mode: Mode, expectedKeys: number): Promise<Created> {
+  const capacity = mode === 'allow' ? HUGE : 1;
+  const refill = mode === 'allow' ? HUGE : NEVER_PER_SECOND;
+  switch (name) {
+    case 'floor': {
+      const floor = createFloorBucket(capacity, refill);
+      return { ok: true, impl: { sync: true, decide: (key) => floor.take(key, 1) } };
+    }
+    case 'ours': {
+      const loaded = await loadMemoryStore();
+      if (!loaded.ok) return loaded;
+      // maxKeys above the largest key count measured, so eviction never runs inside a measurement.
+      const store = loaded.module.createMemoryStore({ maxKeys: Math.max(expectedKeys * 2, 10_000) });
+      const spec = bucketSpec(capacity, refill);
+      const probe = store.consume({ key: '\u0000probe', spec, cost: 1 });
+      if (typeof (probe as { then?: unknown }).then === 'function') {
+        return { ok: false, reason: 'memory store returned a promise; expected a synchronous decision' };
+      }
+      await store.reset('\u0000probe');
+      // The memory store answers synchronously (MaybePromise's plain branch), checked just above.
+      const consume = store.consume as (request: ConsumeRequest) => StoreDecision;
+      return { ok: true, impl: { sync: true, decide: (key) => consume({ key, spec, cost: 1 }).allowed } };
+    }
+    case 'rate-limiter-flexible': {
+      // A fixed window of an hour: `points` above the load admits all; 1 point denies after the first.
+      const limiter = new RateLimiterMemory({ points: mode === 'allow' ? 1e15 : 1, duration: 3600 });
+      const admitted = (): boolean => true;
+      const refused = (): boolean => false;
+      return { ok: true, impl: { sync: false, decide: (key) => limiter.consume(key, 1).then(admitted, refused) } };
+    }
+    case 'limiter': {
+      // `limiter` has one bucket per instance; a Map of them is how it is used per client.
+      const buckets = new Map<string, TokenBucket>();
+      const interval = mode === 'allow' ? 'second' : 'day';
+      const perInterval = mode === 'allow' ? HUGE : 1;
+      return {
+        ok: true,
+        impl: {
+          sync: true,
+          decide(key) {
+            let bucket = buckets.get(key);
+            if (bucket === undefined) {
+              bucket = new TokenBucket({ bucketSize: capacity, tokensPerInterval: perInterval, interval });
+              bucket.content = capacity; // a new client starts with a full bucket, as ours does
+              buckets.set(key, bucket);
+            }
+            return bucket.tryRemoveTokens(1);
+          },
+        },
+      };
+    }
+  }
+}

@@ -1,0 +1,16 @@
+/** Names of what is measured. Kept apart from the workers: importing a worker would run it. */
+
+export const REDIS_IMPLS = ['ours', 'rate-limiter-flexible', 'rate-limit-redis'] as const;
+export type RedisImplName = (typeof REDIS_IMPLS)[number];
+
+export const HTTP_VARIANTS = [
+  'express-none',
+  'express-ours',
+  'express-rate-limit',
+  'express-ours-redis',
+  'express-rate-limit-redis',
+  'koa-none',
+  'koa-ours',
+  'koa-ratelimit',
+] as const;
+export type HttpVariant = (typeof HTTP_VARIANTS)[number];
