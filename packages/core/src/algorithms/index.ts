@@ -1,1 +1,15 @@
-export {};
+export { EPSILON, TIME_EPSILON } from './constants.js';
+export { tokenBucket, tokenBucketStep } from './token-bucket.js';
+export type { BucketOptions, TokenBucketState } from './token-bucket.js';
+export { gcra, gcraStep } from './gcra.js';
+export type { GcraState } from './gcra.js';
+export { slidingWindow } from './sliding-window.js';
+export type { SlidingWindowOptions } from './sliding-window.js';
+export { exactWindowStep } from './exact-window.js';
+export type { ExactWindowState } from './exact-window.js';
+export { approximateWindowStep } from './approximate-window.js';
+export type { ApproximateWindowState } from './approximate-window.js';
+export { fixedWindow, fixedWindowStep } from './fixed-window.js';
+export type { FixedWindowOptions, FixedWindowState } from './fixed-window.js';
+export { validateSpec, scaleSpec } from './specs.js';
+export { step, refundStep, reserveStep, inspect } from './step.js';
