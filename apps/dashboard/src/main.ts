@@ -1,0 +1,33 @@
+/* The runnable dashboard: read the environment, start, stop cleanly on Ctrl-C. */
+import { ConfigError, loadConfig } from './config.js';
+import { createConsoleLogger } from './logger.js';
+import { startDashboard } from './server.js';
+
+let config;
+try {
+  config = loadConfig(process.env);
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  process.stderr.write(`dashboard: ${error.message}\n`);
+  process.exit(1);
+}
+
+const logger = createConsoleLogger(config.logLevel, 'dashboard');
+let dashboard;
+try {
+  dashboard = await startDashboard(config, { logger });
+} catch (error) {
+  process.stderr.write(`dashboard: could not start: ${(error as Error).message}\n`);
+  process.exit(1);
+}
+process.stdout.write(`dashboard on ${dashboard.url} (watching ${config.adaptiveApiUrls.join(', ')})\n`);
+if (config.adminToken === undefined) process.stdout.write('dashboard: ADMIN_TOKEN is not set, so it can only run traffic\n');
+
+const stop = (): void => {
+  dashboard.close().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
+};
+process.once('SIGINT', stop);
+process.once('SIGTERM', stop);
