@@ -1,0 +1,99 @@
+import type { Clock } from '@micboard/limiter-core';
+import type { ShureResult } from './types.js';
+
+interface InFlight<T> {
+  readonly promise: Promise<ShureResult<T>>;
+  readonly controller: AbortController;
+  waiters: number;
+}
+
+/**
+ * Successful answers kept for `ttlMs`, and in-flight de-duplication: callers asking for the same
+ * key while a request runs share it. The shared request is aborted only when every caller waiting
+ * on it has aborted, so one impatient caller cannot cancel another's answer. Failures are never
+ * cached. At most `maxEntries` answers are kept (oldest written first out).
+ */
+export class ResponseCache {
+  readonly #ttlMs: number;
+  readonly #maxEntries: number;
+  readonly #clock: Clock;
+  readonly #values = new Map<string, { expiresAt: number; value: unknown }>();
+  readonly #inFlight = new Map<string, InFlight<unknown>>();
+
+  constructor(ttlMs: number, maxEntries: number, clock: Clock) {
+    this.#ttlMs = ttlMs;
+    this.#maxEntries = maxEntries;
+    this.#clock = clock;
+  }
+
+  /** How many requests are running (for tests and metrics). */
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+
+  /**
+   * The cached answer for `key` (unless `fresh`), else the running request's, else a new one from
+   * `produce`. Resolves `aborted()` at once when `signal` aborts.
+   */
+  async run<T>(
+    key: string,
+    fresh: boolean,
+    signal: AbortSignal | undefined,
+    produce: (signal: AbortSignal) => Promise<ShureResult<T>>,
+    aborted: () => ShureResult<T>,
+  ): Promise<ShureResult<T>> {
+    if (signal?.aborted) return aborted();
+    if (!fresh && this.#ttlMs > 0) {
+      const hit = this.#values.get(key);
+      if (hit !== undefined && hit.expiresAt > this.#clock.now()) return { ok: true, value: hit.value as T };
+    }
+    let flight = this.#inFlight.get(key) as InFlight<T> | undefined;
+    if (flight === undefined) {
+      const controller = new AbortController();
+      const created: InFlight<T> = {
+        controller,
+        waiters: 0,
+        promise: produce(controller.signal).then((result) => {
+          if (this.#inFlight.get(key) === created) this.#inFlight.delete(key);
+          if (result.ok && this.#ttlMs > 0 && !controller.signal.aborted) this.#store(key, result.value);
+          return result;
+        }),
+      };
+      flight = created;
+      this.#inFlight.set(key, flight as InFlight<unknown>);
+    }
+    const shared = flight;
+    shared.waiters++;
+    if (signal === undefined) return shared.promise;
+    return new Promise<ShureResult<T>>((resolve) => {
+      const onAbort = (): void => {
+        shared.waiters--;
+        if (shared.waiters === 0) {
+          // Nobody wants it any more: stop it, and let the next caller start afresh.
+          if (this.#inFlight.get(key) === shared) this.#inFlight.delete(key);
+          shared.controller.abort(signal.reason);
+        }
+        resolve(aborted());
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      void shared.promise.then((result) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(result);
+      });
+    });
+  }
+
+  /** Forgets cached answers whose key starts with `prefix` (all with none). Running requests are not touched. */
+  invalidate(prefix = ''): void {
+    for (const key of this.#values.keys()) if (key.startsWith(prefix)) this.#values.delete(key);
+  }
+
+  #store(key: string, value: unknown): void {
+    this.#values.delete(key);
+    if (this.#values.size >= this.#maxEntries) {
+      const oldest = this.#values.keys().next();
+      if (!oldest.done) this.#values.delete(oldest.value);
+    }
+    this.#values.set(key, { expiresAt: this.#clock.now() + this.#ttlMs, value });
+  }
+}
