@@ -1,5 +1,17 @@
 // Store-specific helpers (owned by the store package's engineers) live in their own files.
-export { AWKWARD_KEYS, CONTRACT_SPECS, testStore } from './store-contract.js';
+export { AWKWARD_KEYS, CONTRACT_SPECS, expectSameDecision, expectSameMultiplier, testStore } from './store-contract.js';
 export type { StoreContractOptions, StoreUnderTest } from './store-contract.js';
 export { createModelStore } from './model-store.js';
 export type { ModelStore } from './model-store.js';
+export {
+  LIMITER_REDIS_OPTIONS,
+  connectSharedRedis,
+  deleteByPrefix,
+  freePort,
+  redisServerBinary,
+  sharedRedisAddress,
+  startRedisCluster,
+  startRedisServer,
+  uniquePrefix,
+} from './redis-harness.js';
+export type { RedisClusterHarness, RedisServer } from './redis-harness.js';

@@ -1,0 +1,90 @@
+import { createHash } from 'node:crypto';
+import type { Logger } from '@micboard/limiter-core';
+import type { Cluster, Redis } from 'ioredis';
+
+/** One argument of a Redis command. */
+export type RedisArg = string | number;
+
+/** One Redis node as the store calls it (ioredis's `Redis`). */
+export type RedisNodeLike = Pick<Redis, 'evalsha' | 'eval' | 'scan'>;
+
+/**
+ * The client you pass: an ioredis `Redis` or `Cluster`, typed by just the methods the store
+ * calls (ioredis stays an optional peer dependency). On a cluster (`isCluster: true`) scripts
+ * are routed by their first key and the admin listing scans every master from `nodes('master')`.
+ */
+export type RedisClientLike =
+  | (Pick<Redis, 'evalsha' | 'eval' | 'scan' | 'isCluster'> & { readonly options?: unknown })
+  | (Pick<Cluster, 'evalsha' | 'eval' | 'nodes' | 'isCluster'> & { readonly options?: unknown });
+
+/** The plain call shapes used internally (ioredis's overloads collapse to these). */
+export interface ScriptCaller {
+  evalsha(sha1: string, numkeys: number, ...args: RedisArg[]): Promise<unknown>;
+  eval(script: string, numkeys: number, ...args: RedisArg[]): Promise<unknown>;
+}
+
+/** SCAN as used internally. */
+export interface Scanner {
+  scan(cursor: string, ...args: RedisArg[]): Promise<[cursor: string, elements: string[]]>;
+}
+
+/** A Lua script with its SHA1, for EVALSHA. */
+export interface LuaScript {
+  readonly name: string;
+  readonly source: string;
+  readonly sha: string;
+}
+
+export function luaScript(name: string, source: string): LuaScript {
+  return { name, source, sha: createHash('sha1').update(source).digest('hex') };
+}
+
+function isNoScript(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('NOSCRIPT');
+}
+
+/**
+ * Runs a script in one round trip: EVALSHA, and on NOSCRIPT (script cache flushed, server
+ * restarted or failed over) EVAL, which also loads it again for the next EVALSHA.
+ */
+export async function runScript(
+  client: ScriptCaller,
+  script: LuaScript,
+  keys: readonly string[],
+  args: readonly RedisArg[],
+): Promise<unknown> {
+  try {
+    return await client.evalsha(script.sha, keys.length, ...keys, ...args);
+  } catch (error) {
+    if (!isNoScript(error)) throw error;
+    return client.eval(script.source, keys.length, ...keys, ...args);
+  }
+}
+
+/**
+ * Warns (once, at construction) about ioredis options that turn an outage into hung requests
+ * or late replays: the offline queue holds commands while disconnected and sends them on
+ * reconnect (a burst of stale decisions that double-count); per-request retries and the resend
+ * of unanswered commands do the same after a reconnect.
+ */
+export function warnRiskyOptions(client: RedisClientLike, logger: Logger): void {
+  const options = (client.options ?? {}) as Record<string, unknown>;
+  const nodeOptions = (client.isCluster ? (options['redisOptions'] ?? {}) : options) as Record<string, unknown>;
+  const risks: string[] = [];
+  if (options['enableOfflineQueue'] !== false) {
+    risks.push('enableOfflineQueue is not false: commands queue during an outage and replay late');
+  }
+  const retries = nodeOptions['maxRetriesPerRequest'];
+  if (retries === null || (typeof retries === 'number' && retries > 1) || (retries === undefined && !client.isCluster)) {
+    risks.push(`maxRetriesPerRequest is ${retries === undefined ? 'the default (20)' : String(retries)}: use 0 or 1`);
+  }
+  if (nodeOptions['autoResendUnfulfilledCommands'] !== false && !client.isCluster) {
+    risks.push('autoResendUnfulfilledCommands is not false: unanswered decisions are re-sent after a reconnect');
+  }
+  if (risks.length > 0) {
+    logger.warn(
+      { risks, recommended: { enableOfflineQueue: false, maxRetriesPerRequest: 1, autoResendUnfulfilledCommands: false } },
+      'redis store: risky ioredis client options for a rate limiter',
+    );
+  }
+}

@@ -1,0 +1,667 @@
+import { LimiterError, effectiveMultiplier, inspect, invalidOption, scaleSpec, silentLogger, validateSpec } from '@micboard/limiter-core';
+import type {
+  AdaptiveConfig,
+  AdaptiveState,
+  ClientSnapshot,
+  Clock,
+  ConsumeRequest,
+  LimitSpec,
+  Logger,
+  Outcome,
+  RateSpec,
+  Reservation,
+  SharedConfig,
+  Store,
+  StoreDecision,
+} from '@micboard/limiter-core';
+import { createMemoryStore } from '../memory/memory-store.js';
+import { BlockedCache } from './blocked-cache.js';
+import {
+  runScript,
+  warnRiskyOptions,
+  type LuaScript,
+  type RedisArg,
+  type RedisClientLike,
+  type Scanner,
+  type ScriptCaller,
+} from './client.js';
+import { Breaker, withTimeout } from './guard.js';
+import { KeyLayout } from './keys.js';
+import { SCRIPTS } from './scripts.js';
+
+/** What the store does with a decision when Redis fails or times out. */
+export type StoreErrorMode = 'fail-open' | 'fail-closed' | 'fallback' | 'throw';
+
+/** Options of {@link createRedisStore}. */
+export interface RedisStoreOptions {
+  /**
+   * An ioredis `Redis` or `Cluster`. The store never closes it. Recommended options (see the
+   * README): `enableOfflineQueue: false`, `maxRetriesPerRequest: 1`,
+   * `autoResendUnfulfilledCommands: false`, and a `retryStrategy` that reconnects within ~200 ms.
+   * The store warns through `logger` at construction when these are risky.
+   */
+  readonly client: RedisClientLike;
+  /** Prepended to every key; must not contain `{` or `}`. @default 'rl:' */
+  readonly prefix?: string;
+  /**
+   * Longest wait for Redis per call, in ms; then the call counts as failed and `onStoreError`
+   * answers it. Redis answers a decision in well under 1 ms on a healthy network, so 100 ms is
+   * an outage, not a slow request, and it bounds the latency an outage adds to a request.
+   * @default 100
+   */
+  readonly timeoutMs?: number;
+  /**
+   * When Redis fails or times out: `'fail-open'` admits, `'fail-closed'` denies (retry after
+   * `failClosedRetryMs`), `'fallback'` answers from an in-memory limiter in this process (per
+   * instance limits, logged once per outage), `'throw'` rejects with a `LimiterError`
+   * (`STORE_ERROR` / `STORE_TIMEOUT`). Admin calls always reject.
+   * @default 'fallback'
+   */
+  readonly onStoreError?: StoreErrorMode;
+  /** The store `'fallback'` answers from. @default createMemoryStore({ logger }) */
+  readonly fallback?: Store;
+  /** `retryAfter` of a fail-closed denial, in ms. @default 1000 */
+  readonly failClosedRetryMs?: number;
+  /**
+   * During an outage, how often one call probes Redis, in ms; the others are answered by
+   * `onStoreError` at once instead of each waiting `timeoutMs`.
+   * @default 250
+   */
+  readonly probeIntervalMs?: number;
+  /**
+   * Cache denials in this process until the client's retry time, so a client over its limit is
+   * answered without a Redis call. `true` for the default size, or `{ maxKeys }`.
+   * @default false
+   */
+  readonly blockedCache?: boolean | { readonly maxKeys?: number };
+  /** How long an idle client's adaptive score is kept, in ms. @default 604_800_000 (7 days) */
+  readonly scoreTtlMs?: number;
+  /** Where the store logs (outages, risky client options). @default silentLogger */
+  readonly logger?: Logger;
+  /**
+   * TESTS ONLY: pass this clock's time into the scripts instead of Redis `TIME`. In production
+   * leave it unset: Redis time is what lets instances with skewed clocks share one budget.
+   */
+  readonly clock?: Clock;
+}
+
+/** The Redis store: {@link Store} plus what the admin API and tests need. */
+export interface RedisStore extends Store {
+  readonly name: 'redis';
+  /** The shared config's version, or 0 when none: one small round trip, for polling. */
+  configVersion(): Promise<number>;
+  /** Whether the store currently treats Redis as unreachable. */
+  readonly degraded: boolean;
+  /** Releases the fallback store and caches (never the Redis client). */
+  close(): Promise<void>;
+}
+
+const DEFAULT_PREFIX = 'rl:';
+const DEFAULT_TIMEOUT_MS = 100;
+const DEFAULT_FAIL_CLOSED_RETRY_MS = 1000;
+const DEFAULT_PROBE_INTERVAL_MS = 250;
+const DEFAULT_BLOCKED_CACHE_KEYS = 10_000;
+const DEFAULT_SCORE_TTL_MS = 604_800_000;
+const DEFAULT_LIMIT_ID = 'default';
+const RESERVE_LIMIT_ID = 'reserve';
+const DEFAULT_PAGE = 100;
+
+/** Which script runs a spec. */
+function scriptOf(spec: LimitSpec): LuaScript {
+  switch (spec.algorithm) {
+    case 'token-bucket':
+    case 'gcra':
+      return SCRIPTS.bucket;
+    case 'fixed-window':
+      return SCRIPTS.fixedWindow;
+    default:
+      return spec.precision === 'approximate' ? SCRIPTS.approximateWindow : SCRIPTS.exactWindow;
+  }
+}
+
+/** The algorithm's parameters, ARGV 14.. of the consume scripts. */
+function paramsOf(spec: LimitSpec): RedisArg[] {
+  return spec.algorithm === 'token-bucket' || spec.algorithm === 'gcra'
+    ? [spec.capacity, spec.burst, spec.refillPerSecond]
+    : [spec.limit, spec.windowMs];
+}
+
+/** ARGV 6..12 of the consume scripts. */
+function adaptiveArgs(adaptive: AdaptiveConfig | undefined): RedisArg[] {
+  if (adaptive === undefined) return ['0', '', '', '', '', '', ''];
+  return [
+    '1',
+    adaptive.min,
+    adaptive.max,
+    adaptive.idleHalfLifeMs,
+    adaptive.longTermAfterMs,
+    adaptive.longTermMinRequests,
+    adaptive.longTermBonus,
+  ];
+}
+
+/** The whole units a limit holds, for answers made up during an outage. */
+function nominalLimit(spec: LimitSpec): number {
+  return spec.algorithm === 'token-bucket' || spec.algorithm === 'gcra'
+    ? Math.floor(spec.capacity + spec.burst + 1e-9)
+    : spec.limit;
+}
+
+function num(value: unknown): number {
+  return typeof value === 'number' ? value : Number(value);
+}
+
+/** Turns HGETALL's flat [field, value, ...] into a record. */
+function fields(flat: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!Array.isArray(flat)) return out;
+  for (let i = 0; i + 1 < flat.length; i += 2) out[String(flat[i])] = String(flat[i + 1]);
+  return out;
+}
+
+/** A raw Redis state (from the READ script) as core's state shape for `spec`. */
+function stateFrom(spec: LimitSpec, raw: unknown): unknown {
+  if (!Array.isArray(raw)) return undefined;
+  const [type, value] = raw as [string, unknown];
+  if (type === 'string') return Number(value);
+  if (type === 'hash') {
+    const h = fields(value);
+    if (spec.algorithm === 'fixed-window') return { windowStart: Number(h['w']), count: Number(h['c']) };
+    return { windowStart: Number(h['w']), previous: Number(h['p']), current: Number(h['c']) };
+  }
+  if (type === 'zset' && Array.isArray(value)) {
+    const log: number[] = [];
+    for (let i = 0; i + 1 < value.length; i += 2) {
+      const member = String(value[i]);
+      const bar = member.indexOf('|');
+      log.push(Number(member.slice(0, bar)), Number(member.slice(bar + 1)));
+    }
+    return log;
+  }
+  return undefined;
+}
+
+function checkPositive(option: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw invalidOption(option, value, 'a finite number greater than 0');
+  }
+  return value;
+}
+
+/**
+ * Creates the Redis store: one Lua script per algorithm, one round trip per decision, time from
+ * Redis, every key of a client in one hash slot (works on Redis Cluster), TTLs on every key.
+ *
+ * @example
+ * import Redis from 'ioredis';
+ * import { createRedisStore } from '@micboard/limiter-store/redis';
+ * const client = new Redis({ enableOfflineQueue: false, maxRetriesPerRequest: 1, autoResendUnfulfilledCommands: false });
+ * const store = createRedisStore({ client, onStoreError: 'fallback', blockedCache: true });
+ */
+export function createRedisStore(options: RedisStoreOptions): RedisStore {
+  if (typeof options !== 'object' || options === null) throw invalidOption('options', options, 'an object');
+  const client = options.client;
+  if (
+    typeof client !== 'object' ||
+    client === null ||
+    typeof (client as Partial<ScriptCaller>).evalsha !== 'function' ||
+    typeof (client as Partial<ScriptCaller>).eval !== 'function'
+  ) {
+    throw invalidOption('client', client, 'an ioredis Redis or Cluster');
+  }
+  const prefix = options.prefix ?? DEFAULT_PREFIX;
+  if (typeof prefix !== 'string' || /[{}]/.test(prefix)) {
+    throw invalidOption('prefix', prefix, 'a string without "{" or "}" (they delimit the Redis Cluster hash tag)');
+  }
+  const timeoutMs = checkPositive('timeoutMs', options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  const mode = options.onStoreError ?? 'fallback';
+  if (!['fail-open', 'fail-closed', 'fallback', 'throw'].includes(mode)) {
+    throw invalidOption('onStoreError', mode, 'one of "fail-open", "fail-closed", "fallback", "throw"');
+  }
+  const failClosedRetryMs = checkPositive('failClosedRetryMs', options.failClosedRetryMs ?? DEFAULT_FAIL_CLOSED_RETRY_MS);
+  const probeIntervalMs = checkPositive('probeIntervalMs', options.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS);
+  const scoreTtlMs = checkPositive('scoreTtlMs', options.scoreTtlMs ?? DEFAULT_SCORE_TTL_MS);
+  const logger = options.logger ?? silentLogger;
+  const clock = options.clock;
+  if (clock !== undefined && typeof clock?.now !== 'function') {
+    throw invalidOption('clock', clock, 'an object with a now() method');
+  }
+  let blocked: BlockedCache | undefined;
+  if (options.blockedCache) {
+    const maxKeys = options.blockedCache === true ? DEFAULT_BLOCKED_CACHE_KEYS : (options.blockedCache.maxKeys ?? DEFAULT_BLOCKED_CACHE_KEYS);
+    if (!Number.isInteger(maxKeys) || maxKeys < 1) throw invalidOption('blockedCache.maxKeys', maxKeys, 'an integer of at least 1');
+    blocked = new BlockedCache(maxKeys);
+  } else if (options.blockedCache !== undefined && options.blockedCache !== false) {
+    throw invalidOption('blockedCache', options.blockedCache, 'a boolean or { maxKeys }');
+  }
+
+  const layout = new KeyLayout(prefix);
+  const scripts = client as unknown as ScriptCaller;
+  // Local time: for the blocked cache and the breaker (durations only), and now() between calls.
+  const localNow = (): number => (clock ? clock.now() : Date.now());
+  const timeArg = (): string => (clock ? String(clock.now()) : '');
+  const breaker = new Breaker(probeIntervalMs, logger, localNow);
+  let fallback = options.fallback;
+  let ownsFallback = false;
+  // Redis time minus local time, from the last decision: now() without a round trip.
+  let offset = 0;
+  let configCache: SharedConfig | undefined;
+  const serialized = new WeakMap<object, string>();
+
+  warnRiskyOptions(client, logger);
+
+  const fallbackStore = (): Store => {
+    if (fallback === undefined) {
+      fallback = createMemoryStore({ logger });
+      ownsFallback = true;
+    }
+    return fallback;
+  };
+
+  const call = (what: string, script: LuaScript, keys: readonly string[], args: readonly RedisArg[]): Promise<unknown> =>
+    withTimeout(runScript(scripts, script, keys, args), timeoutMs, what);
+
+  /**
+   * Runs a hot-path call through the breaker: to Redis while it is up (and for a probe while it
+   * is down), to the failure mode otherwise or when the call fails.
+   */
+  const guarded = async <T>(what: string, run: () => Promise<T>, onFailure: (error: unknown) => T | Promise<T>): Promise<T> => {
+    if (!breaker.admit()) {
+      return onFailure(new LimiterError('STORE_ERROR', `redis store: redis is unreachable (${what} not attempted)`));
+    }
+    let result: T;
+    try {
+      result = await run();
+    } catch (error) {
+      breaker.failed(error, mode);
+      return onFailure(error);
+    }
+    breaker.succeeded();
+    return result;
+  };
+
+  const specText = (spec: LimitSpec, adaptive: boolean): string => {
+    // Cached per spec object: the same few specs are sent on every request.
+    let text = serialized.get(spec);
+    if (text === undefined) {
+      text = JSON.stringify(spec);
+      serialized.set(spec, text);
+    }
+    return adaptive ? `{"adaptive":true,"spec":${text}}` : `{"spec":${text}}`;
+  };
+
+  const validated = new WeakMap<object, LimitSpec>();
+  const checkSpec = <S extends LimitSpec>(spec: S): S => {
+    let normal = validated.get(spec);
+    if (normal === undefined) {
+      normal = validateSpec(spec);
+      validated.set(spec, normal);
+    }
+    return normal as S;
+  };
+  const checkCost = (cost: number): void => {
+    if (!(cost >= 0 && cost < Infinity)) throw invalidOption('cost', cost, 'a finite number of at least 0');
+  };
+
+  const failedDecision = (spec: LimitSpec, cost: number, request: ConsumeRequest, error: unknown): StoreDecision | Promise<StoreDecision> => {
+    const limit = nominalLimit(spec);
+    const now = localNow() + offset;
+    switch (mode) {
+      case 'fail-open':
+        return { allowed: true, limit, remaining: limit, resetAt: now, retryAfter: 0, exceedsLimit: false, multiplier: 1 };
+      case 'fail-closed':
+        return {
+          allowed: false,
+          limit,
+          remaining: 0,
+          resetAt: now + failClosedRetryMs,
+          retryAfter: failClosedRetryMs,
+          exceedsLimit: false,
+          multiplier: 1,
+        };
+      case 'fallback':
+        return fallbackStore().consume({ ...request, spec, cost });
+      default:
+        throw error;
+    }
+  };
+
+  const scriptArgs = (op: string, request: ConsumeRequest, spec: LimitSpec, limitId: string, extra: RedisArg): RedisArg[] => [
+    timeArg(),
+    op,
+    request.cost,
+    `l:${limitId}`,
+    specText(spec, request.adaptive !== undefined),
+    ...adaptiveArgs(request.adaptive),
+    extra,
+    ...paramsOf(spec),
+  ];
+
+  const keysOf = (key: string, limitId: string): string[] => {
+    const tag = layout.tag(key);
+    return [layout.limit(tag, limitId), layout.score(tag), layout.index(tag)];
+  };
+
+  const decode = (reply: unknown): StoreDecision => {
+    const r = reply as unknown[];
+    offset = num(r[7]) - localNow();
+    return {
+      allowed: num(r[0]) === 1,
+      limit: num(r[1]),
+      remaining: num(r[2]),
+      resetAt: num(r[3]),
+      retryAfter: num(r[4]),
+      exceedsLimit: num(r[5]) === 1,
+      multiplier: num(r[6]),
+    };
+  };
+
+  /** Admin calls: Redis or a rejection (never a made-up answer). */
+  const admin = async <T>(what: string, run: () => Promise<T>): Promise<T> => {
+    try {
+      return await run();
+    } catch (error) {
+      if (error instanceof LimiterError) throw error;
+      throw new LimiterError('STORE_ERROR', `redis store: ${what} failed`, { cause: error });
+    }
+  };
+
+  const snapshot = async (key: string): Promise<ClientSnapshot | undefined> => {
+    const tag = layout.tag(key);
+    const reply = (await call('get', SCRIPTS.snapshot, [layout.index(tag), layout.score(tag)], [timeArg()])) as unknown[];
+    const now = num(reply[0]);
+    const index = fields(reply[1]);
+    const score = fields(reply[2]);
+    const limitFields = Object.keys(index).filter((f) => f.startsWith('l:'));
+    if (limitFields.length === 0 && score['m'] === undefined) return undefined;
+    let adaptiveState: AdaptiveState | undefined;
+    let adaptiveConfig: AdaptiveConfig | undefined;
+    if (score['m'] !== undefined) {
+      adaptiveState = {
+        multiplier: Number(score['m']),
+        firstSeen: Number(score['f']),
+        lastSeen: Number(score['l']),
+        requests: Number(score['r']),
+        successes: Number(score['s']),
+        failures: Number(score['x']),
+      };
+      try {
+        adaptiveConfig = JSON.parse(score['c'] ?? 'null') as AdaptiveConfig | undefined;
+      } catch {
+        adaptiveConfig = undefined;
+      }
+    }
+    const multiplier = adaptiveConfig ? effectiveMultiplier(adaptiveState, adaptiveConfig, now) : 1;
+    const limits: Record<string, { limit: number; remaining: number; resetAt: number }> = {};
+    if (limitFields.length > 0) {
+      const raws = (await call(
+        'get',
+        SCRIPTS.read,
+        limitFields.map((f) => layout.limit(tag, f.slice(2))),
+        [],
+      )) as unknown[];
+      limitFields.forEach((f, i) => {
+        let held: { spec: LimitSpec; adaptive?: boolean };
+        try {
+          held = JSON.parse(index[f] as string) as { spec: LimitSpec; adaptive?: boolean };
+        } catch {
+          return;
+        }
+        const state = stateFrom(held.spec, raws[i]);
+        const spec = held.adaptive ? scaleSpec(held.spec, multiplier) : held.spec;
+        const view = inspect(spec, state, now);
+        limits[f.slice(2)] = { limit: view.limit, remaining: view.remaining, resetAt: view.resetAt };
+      });
+    }
+    const seen = Number(index['_seen']);
+    return { key, multiplier, adaptive: adaptiveState, limits, lastSeen: Number.isFinite(seen) ? seen : now };
+  };
+
+  /** Every key of a client, for DEL: index first (the DELETE script reads it), then the rest. */
+  const clientKeys = async (key: string): Promise<string[]> => {
+    const tag = layout.tag(key);
+    const reply = (await call('reset', SCRIPTS.snapshot, [layout.index(tag), layout.score(tag)], [timeArg()])) as unknown[];
+    const index = fields(reply[1]);
+    const limitKeys = Object.keys(index)
+      .filter((f) => f.startsWith('l:'))
+      .map((f) => layout.limit(tag, f.slice(2)));
+    return [layout.index(tag), layout.score(tag), ...limitKeys];
+  };
+
+  /** The scan targets: the client itself, or every master of a cluster, in a stable order. */
+  const scanNodes = (): Scanner[] => {
+    if (client.isCluster && 'nodes' in client && typeof client.nodes === 'function') {
+      const name = (n: unknown): string => {
+        const o = (n as { options?: { host?: string; port?: number } }).options;
+        return `${o?.host ?? ''}:${o?.port ?? 0}`;
+      };
+      const nodes = [...client.nodes('master')].sort((a, b) => (name(a) < name(b) ? -1 : name(a) > name(b) ? 1 : 0));
+      return nodes as unknown as Scanner[];
+    }
+    if (!('scan' in client) || typeof client.scan !== 'function') {
+      throw new LimiterError('STORE_ERROR', 'redis store: the client has no scan()');
+    }
+    return [client as unknown as Scanner];
+  };
+
+  /** One SCAN step on one node: client keys found, and the node's next cursor ('0' = done). */
+  const scanStep = async (node: Scanner, cursor: string, count: number): Promise<{ keys: string[]; next: string }> => {
+    const [next, found] = await withTimeout(node.scan(cursor, 'MATCH', layout.indexPattern, 'COUNT', count), timeoutMs, 'list');
+    const keys: string[] = [];
+    for (const indexKey of found) {
+      const key = layout.clientOfIndex(indexKey);
+      if (key !== undefined) keys.push(key);
+    }
+    return { keys, next };
+  };
+
+  const store: RedisStore = {
+    name: 'redis',
+
+    get degraded() {
+      return breaker.isDown;
+    },
+
+    now: () => localNow() + offset,
+
+    consume(request: ConsumeRequest): Promise<StoreDecision> {
+      const spec = checkSpec(request.spec);
+      checkCost(request.cost);
+      const limitId = request.limitId ?? DEFAULT_LIMIT_ID;
+      if (blocked !== undefined) {
+        const hit = blocked.lookup(request.key, limitId, request.cost, localNow());
+        if (hit !== undefined) return Promise.resolve(hit);
+      }
+      return guarded(
+        'consume',
+        async () => {
+          const reply = await call('consume', scriptOf(spec), keysOf(request.key, limitId), scriptArgs('consume', request, spec, limitId, ''));
+          const decision = decode(reply);
+          blocked?.remember(request.key, limitId, request.cost, decision, localNow());
+          return decision;
+        },
+        (error) => failedDecision(spec, request.cost, request, error),
+      );
+    },
+
+    refund(request: ConsumeRequest): Promise<void> {
+      const spec = checkSpec(request.spec);
+      checkCost(request.cost);
+      const limitId = request.limitId ?? DEFAULT_LIMIT_ID;
+      return guarded(
+        'refund',
+        async () => {
+          await call('refund', scriptOf(spec), keysOf(request.key, limitId), scriptArgs('refund', request, spec, limitId, ''));
+        },
+        async (error) => {
+          if (mode === 'fallback') return fallbackStore().refund({ ...request, spec });
+          if (mode === 'throw') throw error;
+        },
+      );
+    },
+
+    reserve(key: string, rawSpec: RateSpec, cost: number, maxWaitMs: number): Promise<Reservation> {
+      const spec = checkSpec(rawSpec);
+      checkCost(cost);
+      if (spec.algorithm !== 'token-bucket' && spec.algorithm !== 'gcra') {
+        throw invalidOption('spec.algorithm', (spec as { algorithm: unknown }).algorithm, 'a rate spec ("token-bucket" or "gcra")');
+      }
+      if (typeof maxWaitMs !== 'number' || Number.isNaN(maxWaitMs) || maxWaitMs < 0) {
+        throw invalidOption('maxWaitMs', maxWaitMs, 'a number of ms of at least 0');
+      }
+      const request: ConsumeRequest = { key, limitId: RESERVE_LIMIT_ID, spec, cost };
+      return guarded(
+        'reserve',
+        async () => {
+          // Redis has no Infinity: a wait longer than any TTL is the same as no bound.
+          const bound = maxWaitMs === Infinity ? '1e300' : maxWaitMs;
+          const r = (await call('reserve', SCRIPTS.bucket, keysOf(key, RESERVE_LIMIT_ID), scriptArgs('reserve', request, spec, RESERVE_LIMIT_ID, bound))) as unknown[];
+          return { granted: num(r[0]) === 1, delayMs: num(r[1]) };
+        },
+        (error) => {
+          if (mode === 'fallback') return fallbackStore().reserve(key, spec, cost, maxWaitMs);
+          if (mode === 'fail-open') return { granted: true, delayMs: 0 };
+          if (mode === 'fail-closed') return { granted: false, delayMs: failClosedRetryMs };
+          throw error;
+        },
+      );
+    },
+
+    record(key: string, outcome: Outcome, adaptive: AdaptiveConfig): Promise<number> {
+      if (outcome !== 'success' && outcome !== 'failure' && outcome !== 'neutral') {
+        throw invalidOption('outcome', outcome, 'one of "success", "failure", "neutral"');
+      }
+      const tag = layout.tag(key);
+      return guarded(
+        'record',
+        async () => {
+          const reply = await call('record', SCRIPTS.record, [layout.score(tag), layout.index(tag)], [
+            timeArg(),
+            outcome,
+            adaptive.min,
+            adaptive.max,
+            adaptive.successStep,
+            adaptive.failureFactor,
+            adaptive.idleHalfLifeMs,
+            adaptive.longTermAfterMs,
+            adaptive.longTermMinRequests,
+            adaptive.longTermBonus,
+            scoreTtlMs,
+            JSON.stringify(adaptive),
+          ]);
+          return num(reply);
+        },
+        (error) => {
+          if (mode === 'fallback') return fallbackStore().record(key, outcome, adaptive);
+          if (mode === 'throw') throw error;
+          return 1;
+        },
+      );
+    },
+
+    get(key: string): Promise<ClientSnapshot | undefined> {
+      return admin('get', () => snapshot(key));
+    },
+
+    reset(key: string): Promise<boolean> {
+      blocked?.forget(key);
+      return admin('reset', async () => {
+        const keys = await clientKeys(key);
+        const deleted = await call('reset', SCRIPTS.delete, keys, [timeArg(), '']);
+        return num(deleted) > 0;
+      });
+    },
+
+    list(options: { cursor?: string; limit?: number } = {}) {
+      const limit = options.limit ?? DEFAULT_PAGE;
+      if (!Number.isInteger(limit) || limit < 1) throw invalidOption('limit', limit, 'an integer of at least 1');
+      return admin('list', async () => {
+        const nodes = scanNodes();
+        // Cursor: '<node index>:<that node's SCAN cursor>'.
+        let nodeIndex = 0;
+        let cursor = '0';
+        if (options.cursor !== undefined) {
+          const m = /^(\d+):(\d+)$/.exec(options.cursor);
+          if (!m) throw invalidOption('cursor', options.cursor, 'a cursor returned by list()');
+          nodeIndex = Number(m[1]);
+          cursor = m[2] as string;
+        }
+        const keys: string[] = [];
+        // Bounded work per page: a few SCAN steps, stopping as soon as the page has clients.
+        for (let steps = 0; nodeIndex < nodes.length && keys.length < limit && steps < 16; steps++) {
+          const { keys: found, next } = await scanStep(nodes[nodeIndex] as Scanner, cursor, limit);
+          keys.push(...found);
+          if (next === '0') {
+            nodeIndex++;
+            cursor = '0';
+          } else {
+            cursor = next;
+          }
+        }
+        const snaps = await Promise.all([...new Set(keys)].map((k) => snapshot(k)));
+        const clients = snaps.filter((s): s is ClientSnapshot => s !== undefined);
+        return { clients, cursor: nodeIndex < nodes.length ? `${nodeIndex}:${cursor}` : undefined };
+      });
+    },
+
+    cleanup(inactiveMs: number): Promise<number> {
+      if (typeof inactiveMs !== 'number' || !(inactiveMs >= 0)) {
+        throw invalidOption('inactiveMs', inactiveMs, 'a number of ms of at least 0');
+      }
+      return admin('cleanup', async () => {
+        let removed = 0;
+        for (const node of scanNodes()) {
+          let cursor = '0';
+          do {
+            const step = await scanStep(node, cursor, 500);
+            cursor = step.next;
+            for (const key of step.keys) {
+              const keys = await clientKeys(key);
+              const deleted = await call('cleanup', SCRIPTS.delete, keys, [timeArg(), inactiveMs]);
+              if (num(deleted) > 0) {
+                removed++;
+                blocked?.forget(key);
+              }
+            }
+          } while (cursor !== '0');
+        }
+        return removed;
+      });
+    },
+
+    getConfig(): Promise<SharedConfig | undefined> {
+      return admin('getConfig', async () => {
+        const held = configCache ? String(configCache.version) : '';
+        const reply = (await call('getConfig', SCRIPTS.configGet, [layout.config], [held, 'data'])) as unknown[];
+        if (reply.length === 0) {
+          configCache = undefined;
+        } else if (reply.length > 1) {
+          configCache = {
+            version: num(reply[0]),
+            data: JSON.parse(String(reply[1])) as Record<string, unknown>,
+          };
+        }
+        return configCache;
+      });
+    },
+
+    setConfig(data: Readonly<Record<string, unknown>>): Promise<number> {
+      if (typeof data !== 'object' || data === null) throw invalidOption('data', data, 'an object');
+      const text = JSON.stringify(data);
+      return admin('setConfig', async () => num(await call('setConfig', SCRIPTS.configSet, [layout.config], [text])));
+    },
+
+    async configVersion(): Promise<number> {
+      return admin('configVersion', async () => {
+        const reply = (await call('configVersion', SCRIPTS.configGet, [layout.config], ['', 'version'])) as unknown[];
+        return reply.length === 0 ? 0 : num(reply[0]);
+      });
+    },
+
+    async close(): Promise<void> {
+      blocked?.clear();
+      if (ownsFallback) await fallback?.close?.();
+    },
+  };
+  return store;
+}

@@ -1,0 +1,439 @@
+/**
+ * The Lua twins of core's algorithms. Each consume script runs one whole decision atomically:
+ * time (Redis TIME), the client's adaptive multiplier, the scaled spec, the algorithm step, the
+ * state write with its TTL, and the client's index entry. Numbers cross the Lua boundary as
+ * strings formatted with `%.17g`, which round-trips a double exactly (Lua's own tostring keeps
+ * 14 digits, and an integer reply would truncate).
+ *
+ * The math must stay equal to core's (`gcraStep`, `gcraRefund`, `gcraReserve`,
+ * `fixedWindowStep`, the sliding windows, `scaleSpec`, `recordOutcome`,
+ * `effectiveMultiplier`): the differential test feeds both the same random sequences.
+ */
+import { luaScript, type LuaScript } from './client.js';
+
+/**
+ * Shared head of the consume scripts.
+ *
+ * KEYS: 1 limit state, 2 adaptive score, 3 client index.
+ * ARGV: 1 now in ms ('' = Redis TIME), 2 op ('consume' | 'refund' | 'reserve'), 3 cost,
+ * 4 index field ('l:' .. limitId), 5 index value (the spec, for admin reads), 6 adaptive ('1'/'0'),
+ * 7..12 adaptive min, max, idleHalfLifeMs, longTermAfterMs, longTermMinRequests, longTermBonus,
+ * 13 maxWaitMs (reserve), 14.. the algorithm's parameters.
+ *
+ * With time passed in (tests), TTLs, which Redis counts on its own clock, are padded by an hour
+ * so injected time cannot outrun them.
+ */
+const HEAD = `
+local EPS = 1e-9
+local now
+if ARGV[1] ~= '' then
+  now = tonumber(ARGV[1])
+else
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local pad = 0
+if ARGV[1] ~= '' then pad = 3600000 end
+local op = ARGV[2]
+local cost = tonumber(ARGV[3])
+local function f(x) return string.format('%.17g', x) end
+local mult = 1
+if ARGV[6] == '1' then
+  local st = redis.call('HMGET', KEYS[2], 'm', 'f', 'l', 's', 'x')
+  if st[1] then
+    local m = tonumber(st[1])
+    local last = tonumber(st[3])
+    if now > last then m = 1 + (m - 1) * 2 ^ (-(now - last) / tonumber(ARGV[9])) end
+    if tonumber(st[4]) + tonumber(st[5]) >= tonumber(ARGV[11]) and now - tonumber(st[2]) >= tonumber(ARGV[10]) then
+      m = m * tonumber(ARGV[12])
+    end
+    mult = math.min(tonumber(ARGV[8]), math.max(tonumber(ARGV[7]), m))
+  end
+end
+local function whole(units, limit)
+  local w = math.floor(units + EPS)
+  if w < 0 then return 0 end
+  if w > limit then return limit end
+  return w
+end
+-- Records the limit in the client's index (for admin reads) and keeps the index alive at least
+-- as long as the state it lists.
+local function indexed(ttl)
+  redis.call('HSET', KEYS[3], ARGV[4], ARGV[5], '_seen', now)
+  local current = redis.call('PTTL', KEYS[3])
+  if current < ttl then redis.call('PEXPIRE', KEYS[3], ttl) end
+end
+local function decision(allowed, limit, remaining, resetAt, retryAfter, exceeds)
+  return { allowed, f(limit), f(remaining), f(resetAt), f(retryAfter), exceeds, f(mult), f(now) }
+end
+`;
+
+/** Token bucket and GCRA: one number of state (the TAT), as core's `gcraStep`. */
+const BUCKET = `${HEAD}
+local capacity, burst, rate = tonumber(ARGV[14]), tonumber(ARGV[15]), tonumber(ARGV[16])
+if mult ~= 1 then
+  capacity = capacity * mult
+  burst = burst * mult
+  rate = rate * mult
+end
+local size = capacity + burst
+local interval = 1000 / rate
+local tau = size * interval
+local raw = redis.call('GET', KEYS[1])
+local tat = now
+if raw then tat = tonumber(raw) end
+local base = now
+if tat > now then base = tat end
+
+if op == 'refund' then
+  if raw and tat > now then
+    local lowered = tat - (cost * 1000) / rate
+    if not (lowered > now) then lowered = now end
+    redis.call('SET', KEYS[1], f(lowered), 'PX', math.max(1, math.ceil(lowered - now)) + pad)
+  end
+  return { f(now) }
+end
+
+if op == 'reserve' then
+  local newTat = base + cost * interval
+  local delay = math.max(0, math.ceil(newTat - now - tau))
+  if delay <= tonumber(ARGV[13]) then
+    local ttl = math.ceil(newTat - now) + pad
+    redis.call('SET', KEYS[1], f(newTat), 'PX', ttl)
+    indexed(ttl)
+    return { 1, f(delay), f(now) }
+  end
+  return { 0, f(delay), f(now) }
+end
+
+local limit = math.floor(size + EPS)
+if cost > size + EPS then
+  local tokens = (tau - (base - now)) / interval
+  if raw then indexed(redis.call('PTTL', KEYS[1])) end
+  return decision(0, limit, whole(tokens, limit), math.ceil(base), math.max(1, math.ceil(((size - tokens) * 1000) / rate)), 1)
+end
+local newTat = base + cost * interval
+if newTat - now <= tau + EPS * interval then
+  local ttl = math.ceil(newTat - now) + pad
+  redis.call('SET', KEYS[1], f(newTat), 'PX', ttl)
+  indexed(ttl)
+  return decision(1, limit, whole((tau - (newTat - now)) / interval, limit), math.ceil(newTat), 0, 0)
+end
+if raw then indexed(redis.call('PTTL', KEYS[1])) end
+return decision(0, limit, whole((tau - (base - now)) / interval, limit), math.ceil(base), math.max(1, math.ceil(newTat - now - tau)), 0)
+`;
+
+/** Scales a window limit as core's `scaleSpec`: `max(1, floor(limit * m + 1e-9))`. */
+const WINDOW_LIMIT = `
+local limit, window = tonumber(ARGV[14]), tonumber(ARGV[15])
+if mult ~= 1 then limit = math.max(1, math.floor(limit * mult + 1e-9)) end
+`;
+
+/** Fixed window, as core's `fixedWindowStep`: a hash { w = windowStart, c = count }. */
+const FIXED = `${HEAD}${WINDOW_LIMIT}
+local start = math.floor(now / window) * window
+local st = redis.call('HMGET', KEYS[1], 'w', 'c')
+local ws, count = start, 0
+if st[1] and not (tonumber(st[1]) < start) then
+  ws = tonumber(st[1])
+  count = tonumber(st[2])
+end
+if op == 'refund' then
+  if st[1] and not (ws + window <= now or count <= 0) then
+    redis.call('HSET', KEYS[1], 'c', f(math.max(0, count - cost)))
+  end
+  return { f(now) }
+end
+local resetAt = ws + window
+local exceeds = cost > limit
+local allowed = (not exceeds) and count + cost <= limit
+if allowed then
+  count = count + cost
+  local ttl = math.ceil(resetAt - now) + pad
+  redis.call('HSET', KEYS[1], 'w', f(ws), 'c', f(count))
+  redis.call('PEXPIRE', KEYS[1], ttl)
+  indexed(ttl)
+  return decision(1, limit, whole(limit - count, limit), resetAt, 0, 0)
+end
+if st[1] then indexed(redis.call('PTTL', KEYS[1])) end
+local ex = 0
+if exceeds then ex = 1 end
+return decision(0, limit, whole(limit - count, limit), resetAt, resetAt - now, ex)
+`;
+
+/**
+ * Approximate sliding window, as core's `approximateWindowStep`: a hash
+ * { w = windowStart, p = previous, c = current }.
+ */
+const APPROXIMATE = `${HEAD}${WINDOW_LIMIT}
+local start = math.floor(now / window) * window
+local st = redis.call('HMGET', KEYS[1], 'w', 'p', 'c')
+if op == 'refund' then
+  if st[1] then
+    local sw, sc = tonumber(st[1]), tonumber(st[3])
+    if not (sw + window <= now or sc <= 0) then
+      redis.call('HSET', KEYS[1], 'c', f(math.max(0, sc - cost)))
+    end
+  end
+  return { f(now) }
+end
+local ws, previous, current = start, 0, 0
+if st[1] then
+  local sw, sp, sc = tonumber(st[1]), tonumber(st[2]), tonumber(st[3])
+  if sw >= start then
+    ws, previous, current = sw, sp, sc
+  elseif math.floor((start - sw) / window + 0.5) == 1 then
+    previous = sc
+  end
+end
+local t = ws
+if now > ws then t = now end
+local estimate = (previous * (window - (t - ws))) / window + current
+local exceeds = cost > limit + EPS
+local function resetOf(cur)
+  if cur > 0 then return ws + 2 * window end
+  if previous > 0 then return ws + window end
+  return now
+end
+if (not exceeds) and estimate + cost <= limit + EPS then
+  local nextCurrent = current + cost
+  local resetAt = resetOf(nextCurrent)
+  local ttl = math.max(1, math.ceil(resetAt - now)) + pad
+  redis.call('HSET', KEYS[1], 'w', f(ws), 'p', f(previous), 'c', f(nextCurrent))
+  redis.call('PEXPIRE', KEYS[1], ttl)
+  indexed(ttl)
+  return decision(1, limit, whole(limit - estimate - cost, limit), resetAt, 0, 0)
+end
+local resetAt = resetOf(current)
+local retryAfter = -1
+local ex = 0
+if exceeds then
+  ex = 1
+  retryAfter = math.max(1, resetAt - now)
+else
+  local excess = estimate + cost - limit - EPS
+  if previous > 0 then
+    local wait = math.ceil((excess * window) / previous)
+    if t - ws + wait < window then retryAfter = t - now + wait end
+  end
+  if retryAfter < 0 then
+    local need = current + cost - limit - EPS
+    local offset = 0
+    if need > 0 then offset = math.min(window, math.ceil((need * window) / current)) end
+    retryAfter = ws + window + offset - now
+  end
+end
+if st[1] then indexed(redis.call('PTTL', KEYS[1])) end
+return decision(0, limit, whole(limit - estimate, limit), resetAt, retryAfter, ex)
+`;
+
+/**
+ * Exact sliding window, as core's `exactWindowStep`: a sorted set with one member per distinct
+ * time, scored by the time, the member being '<time>|<units admitted at that time>'.
+ */
+const EXACT = `${HEAD}${WINDOW_LIMIT}
+local newestEntry = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+if op == 'refund' and not newestEntry[1] then return { f(now) } end
+local t = now
+if newestEntry[1] and tonumber(newestEntry[2]) > now then t = tonumber(newestEntry[2]) end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', f(t - window))
+local raw = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+local times, costs, members = {}, {}, {}
+local used = 0
+for i = 1, #raw, 2 do
+  local member = raw[i]
+  local bar = string.find(member, '|', 1, true)
+  local n = #times + 1
+  members[n] = member
+  times[n] = tonumber(raw[i + 1])
+  costs[n] = tonumber(string.sub(member, bar + 1))
+  used = used + costs[n]
+end
+local n = #times
+local function entry(time, units) return f(time) .. '|' .. f(units) end
+
+if op == 'refund' then
+  local left = cost
+  while left > 0 and n > 0 do
+    local held = costs[n]
+    redis.call('ZREM', KEYS[1], members[n])
+    if held > left + EPS then
+      redis.call('ZADD', KEYS[1], f(times[n]), entry(times[n], held - left))
+      break
+    end
+    left = left - held
+    n = n - 1
+  end
+  return { f(now) }
+end
+
+local exceeds = cost > limit
+if (not exceeds) and used + cost <= limit then
+  if n > 0 and times[n] == t then
+    redis.call('ZREM', KEYS[1], members[n])
+    redis.call('ZADD', KEYS[1], f(t), entry(t, costs[n] + cost))
+  else
+    redis.call('ZADD', KEYS[1], f(t), entry(t, cost))
+  end
+  local ttl = math.max(1, math.ceil(t + window - now)) + pad
+  redis.call('PEXPIRE', KEYS[1], ttl)
+  indexed(ttl)
+  return decision(1, limit, whole(limit - used - cost, limit), t + window, 0, 0)
+end
+local resetAt = now
+if n > 0 then resetAt = times[n] + window end
+local retryAfter
+local ex = 0
+if exceeds then
+  ex = 1
+  retryAfter = math.max(1, resetAt - now)
+else
+  retryAfter = resetAt - now
+  local left = used
+  for i = 1, n do
+    left = left - costs[i]
+    if left + cost <= limit then
+      retryAfter = times[i] + window - now
+      break
+    end
+  end
+end
+if n > 0 then indexed(redis.call('PTTL', KEYS[1])) end
+return decision(0, limit, whole(limit - used, limit), resetAt, retryAfter, ex)
+`;
+
+/**
+ * The adaptive score, as core's `recordOutcome` then `effectiveMultiplier`.
+ * KEYS: 1 score, 2 index. ARGV: 1 now ('' = TIME), 2 outcome, 3 min, 4 max, 5 successStep,
+ * 6 failureFactor, 7 idleHalfLifeMs, 8 longTermAfterMs, 9 longTermMinRequests, 10 longTermBonus,
+ * 11 score TTL in ms, 12 the adaptive config (JSON, kept for admin reads).
+ */
+const RECORD = `
+local now
+if ARGV[1] ~= '' then
+  now = tonumber(ARGV[1])
+else
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local pad = 0
+if ARGV[1] ~= '' then pad = 3600000 end
+local function f(x) return string.format('%.17g', x) end
+local mn, mx, step, factor = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local half, after, minReq, bonus = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10])
+local st = redis.call('HMGET', KEYS[1], 'm', 'f', 'l', 'r', 's', 'x')
+local m, first, last, requests, successes, failures = 1, now, now, 0, 0, 0
+if st[1] then
+  m, first, last = tonumber(st[1]), tonumber(st[2]), tonumber(st[3])
+  requests, successes, failures = tonumber(st[4]), tonumber(st[5]), tonumber(st[6])
+end
+local outcome = ARGV[2]
+if outcome == 'success' or outcome == 'failure' then
+  local d = m
+  if now > last then d = 1 + (m - 1) * 2 ^ (-(now - last) / half) end
+  if outcome == 'success' then
+    m = math.min(mx, math.max(mn, d + step))
+    successes = successes + 1
+  else
+    m = math.min(mx, math.max(mn, d * factor))
+    failures = failures + 1
+  end
+  if now > last then last = now end
+end
+requests = requests + 1
+redis.call('HSET', KEYS[1], 'm', f(m), 'f', f(first), 'l', f(last), 'r', requests, 's', successes, 'x', failures, 'c', ARGV[12])
+local ttl = math.max(1, math.ceil(last + tonumber(ARGV[11]) - now)) + pad
+redis.call('PEXPIRE', KEYS[1], ttl)
+redis.call('HSET', KEYS[2], '_seen', now)
+if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end
+local e = m
+if now > last then e = 1 + (m - 1) * 2 ^ (-(now - last) / half) end
+if successes + failures >= minReq and now - first >= after then e = e * bonus end
+return f(math.min(mx, math.max(mn, e)))
+`;
+
+/**
+ * Admin read of one client. KEYS: 1 index, 2 score. ARGV: 1 now ('' = TIME).
+ * Returns { now, index fields..., '', score fields... } flattened as two HGETALL lists.
+ */
+const SNAPSHOT = `
+local now
+if ARGV[1] ~= '' then
+  now = tonumber(ARGV[1])
+else
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+return { string.format('%.17g', now), redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2]) }
+`;
+
+/** Raw states of a client's limit keys (KEYS), whatever their type. */
+const READ = `
+local out = {}
+for i, key in ipairs(KEYS) do
+  local t = redis.call('TYPE', key).ok
+  if t == 'string' then
+    out[i] = { 'string', redis.call('GET', key) }
+  elseif t == 'hash' then
+    out[i] = { 'hash', redis.call('HGETALL', key) }
+  elseif t == 'zset' then
+    out[i] = { 'zset', redis.call('ZRANGE', key, 0, -1, 'WITHSCORES') }
+  else
+    out[i] = { 'none' }
+  end
+end
+return out
+`;
+
+/**
+ * Deletes a client: KEYS[1] its index, then every other key of it. ARGV: 1 now ('' = TIME),
+ * 2 inactiveMs ('' = unconditionally). With inactiveMs, deletes only if the client's last
+ * activity is at least that old (re-checked here, atomically, so a client that just came back
+ * is kept). Returns the number of keys deleted.
+ */
+const DELETE = `
+if ARGV[2] ~= '' then
+  local now
+  if ARGV[1] ~= '' then
+    now = tonumber(ARGV[1])
+  else
+    local t = redis.call('TIME')
+    now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  end
+  local seen = redis.call('HGET', KEYS[1], '_seen')
+  if seen and tonumber(seen) > now - tonumber(ARGV[2]) then return 0 end
+end
+return redis.call('DEL', unpack(KEYS))
+`;
+
+/** Shared config. KEYS[1] the config hash. ARGV[1] the data (JSON). Returns the new version. */
+const CONFIG_SET = `
+local v = redis.call('HINCRBY', KEYS[1], 'v', 1)
+redis.call('HSET', KEYS[1], 'd', ARGV[1])
+return v
+`;
+
+/**
+ * Cheap config poll. KEYS[1] the config hash; ARGV[1] the version the caller holds ('' = none),
+ * ARGV[2] 'version' to get the version only. Returns {} when there is none, { version } when
+ * unchanged (or asked for the version only), { version, data } otherwise.
+ */
+const CONFIG_GET = `
+local v = redis.call('HGET', KEYS[1], 'v')
+if not v then return {} end
+if v == ARGV[1] or ARGV[2] == 'version' then return { v } end
+return { v, redis.call('HGET', KEYS[1], 'd') }
+`;
+
+export const SCRIPTS = {
+  bucket: luaScript('bucket', BUCKET),
+  fixedWindow: luaScript('fixed-window', FIXED),
+  approximateWindow: luaScript('approximate-window', APPROXIMATE),
+  exactWindow: luaScript('exact-window', EXACT),
+  record: luaScript('record', RECORD),
+  snapshot: luaScript('snapshot', SNAPSHOT),
+  read: luaScript('read', READ),
+  delete: luaScript('delete', DELETE),
+  configSet: luaScript('config-set', CONFIG_SET),
+  configGet: luaScript('config-get', CONFIG_GET),
+} satisfies Record<string, LuaScript>;
