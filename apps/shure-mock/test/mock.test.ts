@@ -122,4 +122,20 @@ describe('shure mock', () => {
     expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(3);
     expect(statuses).toContain(429);
   });
+
+  it('serves the request log, clears it, and ticks through the control endpoint', async () => {
+    mock = await createMockServer({ apiKey: KEY, tickMs: 0 });
+    await get('/api/v1/devices');
+    const log = (await (await fetch(`${mock.url}/_control/requests`)).json()) as Array<{ path: string; status: number }>;
+    expect(log).toEqual([expect.objectContaining({ path: '/api/v1/devices', status: 200 })]);
+    expect((await fetch(`${mock.url}/_control/requests`, { method: 'DELETE' })).status).toBe(204);
+    expect(mock.requestLog).toHaveLength(0);
+    const levels = (): string => JSON.stringify(mock?.devices.map((d) => [d.battery?.percentage, d.channels.map((c) => c.audioLevel)]));
+    const before = levels();
+    for (let i = 0; i < 20 && levels() === before; i++) {
+      expect((await fetch(`${mock.url}/_control/tick`, { method: 'POST' })).status).toBe(204);
+    }
+    expect(levels()).not.toBe(before);
+    expect((await fetch(`${mock.url}/_control/faults`, { method: 'DELETE' })).status).toBe(200);
+  });
 });
