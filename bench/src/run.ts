@@ -148,6 +148,9 @@ async function runHttp(config: Config, results: Results, redis: BenchRedis | und
       if (!variant.endsWith('none') && result.rateLimitHeaders.length === 0) {
         failures.push(`http ${variant}: no rate-limit headers on the response`);
       }
+      if (variant.endsWith('redis') && !((result.redisScriptsPerRequest ?? 0) >= 0.9)) {
+        failures.push(`http ${variant}: ${result.redisScriptsPerRequest} Redis script calls per request: Redis did not answer the load`);
+      }
       runs.set(variant, [...(runs.get(variant) ?? []), result]);
       log(`  ${variant.padEnd(26)} ${Math.round(result.rps)} req/s p50 ${result.p50ms} ms p99 ${result.p99ms} ms`);
     }
@@ -165,6 +168,7 @@ async function runHttp(config: Config, results: Results, redis: BenchRedis | und
       p99ms: median(ok.map((r) => r.p99ms)),
       vsNone: ratios.length ? median(ratios) : undefined,
       headers: ok[0]?.rateLimitHeaders ?? [],
+      redisScriptsPerRequest: ok[0]?.redisScriptsPerRequest,
     };
   }
 }
@@ -219,7 +223,7 @@ async function main(): Promise<void> {
   if (Object.keys(results.growth).length > 0) {
     const series = (metric: 'ns' | 'bytesPerKey') =>
       Object.entries(results.growth).map(([name, bySize]) => ({
-        name,
+        name: name === 'floor' ? 'Map bucket (floor)' : name,
         points: Object.entries(bySize).map(([keys, r]) => [Number(keys), r[metric]] as const),
       }));
     writePlot(plotFile, `GROWTH: ${results.date.slice(0, 10)}, NODE ${process.version}`, [

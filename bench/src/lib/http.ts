@@ -2,6 +2,8 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { Redis } from 'ioredis';
+import { commandCalls, parseInfo, SCRIPT_COMMANDS } from './redis-info.js';
 import type { HttpVariant } from './names.js';
 import type { Target } from './worker.js';
 
@@ -17,6 +19,8 @@ export type HttpResult =
       readonly errors: number;
       /** Whether the limiter's headers were on the response (checked once before the load). */
       readonly rateLimitHeaders: string[];
+      /** Redis script calls per request during the measured load (Redis variants only). */
+      readonly redisScriptsPerRequest: number | undefined;
     };
 
 export interface HttpRun {
@@ -56,7 +60,9 @@ export async function measureHttp(run: HttpRun): Promise<HttpResult> {
     const rateLimitHeaders = [...probe.headers.keys()].filter((name) => /ratelimit|rate-limit|retry-after/i.test(name));
 
     if (run.warmupSeconds > 0) await cannon(url, run.connections, run.warmupSeconds);
+    const scriptsBefore = await scriptCalls(run.redisPort);
     const result = await cannon(url, run.connections, run.seconds);
+    const scriptsAfter = await scriptCalls(run.redisPort);
     return {
       available: true,
       rps: result.requests.average,
@@ -65,11 +71,31 @@ export async function measureHttp(run: HttpRun): Promise<HttpResult> {
       non2xx: result.non2xx,
       errors: result.errors,
       rateLimitHeaders,
+      redisScriptsPerRequest:
+        run.variant.endsWith('redis') && scriptsBefore !== undefined && scriptsAfter !== undefined
+          ? (scriptsAfter - scriptsBefore) / result.requests.total
+          : undefined,
     };
   } finally {
     if (child.connected) child.disconnect();
     await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 3000).unref())]);
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+}
+
+/** Script invocations Redis has run so far (the bench's own Redis, so only this run's). */
+async function scriptCalls(port: number | undefined): Promise<number | undefined> {
+  if (port === undefined) return undefined;
+  const admin = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await admin.connect();
+    let total = 0;
+    for (const [command, calls] of commandCalls(parseInfo(await admin.info('commandstats')))) {
+      if (SCRIPT_COMMANDS.has(command)) total += calls;
+    }
+    return total;
+  } finally {
+    admin.disconnect();
   }
 }
 

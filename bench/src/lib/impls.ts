@@ -21,13 +21,18 @@ export type Created = { ok: true; impl: InProcess } | { ok: false; reason: strin
 export const IN_PROCESS = ['floor', 'ours', 'rate-limiter-flexible', 'limiter'] as const;
 export type InProcessName = (typeof IN_PROCESS)[number];
 
-// Far above any load the bench produces, so `allow` never denies; `deny` refills ~never.
-const HUGE = 1e12;
+// `allow`: a bucket far larger than any run can drain, refilling slowly, so every decision
+// admits and every client's state is a partly used bucket (as a busy client's is), never one that
+// is full again and could be dropped. `deny`: one token that (practically) never comes back.
+const ALLOW_CAPACITY = 1e9;
+const ALLOW_REFILL_PER_SECOND = 1e-3;
 const NEVER_PER_SECOND = 1e-9;
 
+export { ALLOW_CAPACITY, ALLOW_REFILL_PER_SECOND };
+
 export async function createInProcess(name: InProcessName, mode: Mode, expectedKeys: number): Promise<Created> {
-  const capacity = mode === 'allow' ? HUGE : 1;
-  const refill = mode === 'allow' ? HUGE : NEVER_PER_SECOND;
+  const capacity = mode === 'allow' ? ALLOW_CAPACITY : 1;
+  const refill = mode === 'allow' ? ALLOW_REFILL_PER_SECOND : NEVER_PER_SECOND;
   switch (name) {
     case 'floor': {
       const floor = createFloorBucket(capacity, refill);
@@ -58,8 +63,8 @@ export async function createInProcess(name: InProcessName, mode: Mode, expectedK
     case 'limiter': {
       // `limiter` has one bucket per instance; a Map of them is how it is used per client.
       const buckets = new Map<string, TokenBucket>();
-      const interval = mode === 'allow' ? 'second' : 'day';
-      const perInterval = mode === 'allow' ? HUGE : 1;
+      // One token per `interval` ms: the same refill rates as above.
+      const interval = 1000 / refill;
       return {
         ok: true,
         impl: {
@@ -67,7 +72,7 @@ export async function createInProcess(name: InProcessName, mode: Mode, expectedK
           decide(key) {
             let bucket = buckets.get(key);
             if (bucket === undefined) {
-              bucket = new TokenBucket({ bucketSize: capacity, tokensPerInterval: perInterval, interval });
+              bucket = new TokenBucket({ bucketSize: capacity, tokensPerInterval: 1, interval });
               bucket.content = capacity; // a new client starts with a full bucket, as ours does
               buckets.set(key, bucket);
             }

@@ -40,7 +40,7 @@ export const loadExpress = (): Promise<Loaded<Record<string, unknown>>> => load(
 
 export const loadKoa = (): Promise<Loaded<Record<string, unknown>>> => load('@micboard/limiter-koa', () => undefined);
 
-export const loadCore = (): Promise<Loaded<Record<string, unknown>>> => load('@micboard/limiter-core', needs('createLimiter'));
+
 
 /** A token-bucket spec as plain data (the same shape `tokenBucket()` returns). */
 export function bucketSpec(capacity: number, refillPerSecond: number): TokenBucketSpec {

@@ -5,6 +5,7 @@
 import { Redis } from 'ioredis';
 import { RedisStore } from 'rate-limit-redis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
+import { ALLOW_CAPACITY, ALLOW_REFILL_PER_SECOND } from '../lib/impls.js';
 import { makeKeys } from '../lib/keys.js';
 import type { RedisImplName } from '../lib/names.js';
 import { bucketSpec, loadRedisStore } from '../lib/ours.js';
@@ -63,8 +64,10 @@ async function create(name: RedisImplName, client: Redis): Promise<{ ok: true; d
     case 'ours': {
       const loaded = await loadRedisStore();
       if (!loaded.ok) return loaded;
-      const store = loaded.module.createRedisStore({ client });
-      const spec = bucketSpec(1e12, 1e12);
+      // 'throw' and a long timeout: a Redis hiccup must fail the run, never be answered from the
+      // store's in-memory fallback (which would then be what got measured).
+      const store = loaded.module.createRedisStore({ client, onStoreError: 'throw', timeoutMs: 10_000 });
+      const spec = bucketSpec(ALLOW_CAPACITY, ALLOW_REFILL_PER_SECOND);
       return {
         ok: true,
         decide: async (key) => (await store.consume({ key, spec, cost: 1 })).allowed,
