@@ -128,11 +128,11 @@ export interface RawRequest extends CallOptions {
 
 /** The methods, returning what went wrong instead of null. */
 export interface ShureResults {
-  getDevices(options?: CallOptions): Promise<ShureResult<ShureDevice[]>>;
+  getDevices(options?: CallOptions): Promise<ShureResult<readonly ShureDevice[]>>;
   getDevice(deviceId: string, options?: CallOptions): Promise<ShureResult<ShureDevice>>;
-  getDeviceChannels(deviceId: string, options?: CallOptions): Promise<ShureResult<AudioChannel[]>>;
+  getDeviceChannels(deviceId: string, options?: CallOptions): Promise<ShureResult<readonly AudioChannel[]>>;
   getTransmitterData(deviceId: string, options?: CallOptions): Promise<ShureResult<TransmitterData>>;
-  discoverDevices(ips: readonly string[], options?: Omit<CallOptions, 'fresh'>): Promise<ShureResult<string[]>>;
+  discoverDevices(ips: readonly string[], options?: Omit<CallOptions, 'fresh'>): Promise<ShureResult<readonly string[]>>;
   /** A raw request (JSON answer parsed, `undefined` for an empty body); not cached. */
   request(request: RawRequest): Promise<ShureResult<unknown>>;
 }
@@ -142,13 +142,13 @@ export interface ShureClient {
   /** The normalised base URL. */
   readonly baseUrl: string;
   /** All devices, every page followed. */
-  getDevices(options?: CallOptions): Promise<ShureDevice[] | null>;
+  getDevices(options?: CallOptions): Promise<readonly ShureDevice[] | null>;
   getDevice(deviceId: string, options?: CallOptions): Promise<ShureDevice | null>;
-  getDeviceChannels(deviceId: string, options?: CallOptions): Promise<AudioChannel[] | null>;
+  getDeviceChannels(deviceId: string, options?: CallOptions): Promise<readonly AudioChannel[] | null>;
   /** Battery level, battery health and each channel's audio activity of one device, fetched together. */
   getTransmitterData(deviceId: string, options?: CallOptions): Promise<TransmitterData | null>;
   /** Adds IPs to the server's discovery list (GET, merge, idempotent PUT); resolves to the new list. */
-  discoverDevices(ips: readonly string[], options?: Omit<CallOptions, 'fresh'>): Promise<string[] | null>;
+  discoverDevices(ips: readonly string[], options?: Omit<CallOptions, 'fresh'>): Promise<readonly string[] | null>;
   /** The same calls, resolving to `{ ok, value }` or `{ ok: false, error }` so a caller can tell "not found" from "down". */
   readonly results: ShureResults;
   /** Polls the devices every `intervalMs` and reports snapshots and what changed; see {@link PollOptions}. */
@@ -217,7 +217,10 @@ export function createShureClient(options: ShureClientOptions): ShureClient {
   const rates = { ...DEFAULT_RATES };
   for (const [method, rate] of Object.entries(options.rates ?? {})) {
     if (!(method in DEFAULT_RATES)) throw invalidOption(`rates.${method}`, rate, `a rate for one of ${Object.keys(DEFAULT_RATES).join(', ')}`);
-    rates[method as ShureMethod] = atLeast(`rates.${method}`, rate, Number.MIN_VALUE);
+    if (typeof rate !== 'number' || !Number.isFinite(rate) || rate <= 0) {
+      throw invalidOption(`rates.${method}`, rate, 'a number of calls per second greater than 0');
+    }
+    rates[method as ShureMethod] = rate;
   }
 
   const ownFetch: NodeFetch | undefined =

@@ -94,6 +94,15 @@ export class ResponseCache {
       const oldest = this.#values.keys().next();
       if (!oldest.done) this.#values.delete(oldest.value);
     }
-    this.#values.set(key, { expiresAt: this.#clock.now() + this.#ttlMs, value });
+    // Every caller within the TTL gets this same object: frozen, so one caller cannot change another's answer.
+    this.#values.set(key, { expiresAt: this.#clock.now() + this.#ttlMs, value: deepFreeze(value) });
   }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
 }

@@ -42,6 +42,12 @@ describe('response cache and de-duplication', () => {
     expect(hits('/api/v1/devices')).toBe(2);
     await client.getDevices({ fresh: true });
     expect(hits('/api/v1/devices')).toBe(3);
+    // Callers share the cached object, so it is frozen: one caller cannot change another's answer.
+    const shared = (await client.getDevices()) as unknown as Array<{ deviceState: string }>;
+    expect(() => shared.pop()).toThrow(TypeError);
+    expect(() => {
+      (shared[0] as { deviceState: string }).deviceState = 'OFFLINE';
+    }).toThrow(TypeError);
   });
 
   it('keys the cache by resource and never caches failures', async () => {

@@ -1,7 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMockServer } from '@micboard/shure-mock';
 import type { MockServer } from '@micboard/shure-mock';
@@ -9,25 +7,19 @@ import { createShureClient } from '../src/index.js';
 import { recordingLogger } from './helpers.js';
 
 const KEY = 'tls-key';
-let dir: string;
 let cert: string;
 let mock: MockServer;
 
+// A self-signed certificate for 127.0.0.1 (valid for 100 years), as a Shure server ships with one.
+// Checked in, so the test needs no openssl; its key protects nothing but this loopback test.
+const fixture = (name: string): string => readFileSync(fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url)), 'utf8');
+
 beforeAll(async () => {
-  // A throwaway self-signed certificate for 127.0.0.1, as a Shure server ships with.
-  dir = mkdtempSync(join(tmpdir(), 'shure-tls-'));
-  execFileSync(
-    'openssl',
-    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
-      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')],
-    { stdio: 'ignore' },
-  );
-  cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
-  mock = await createMockServer({ apiKey: KEY, tickMs: 0, tls: { key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert } });
+  cert = fixture('tls-cert.pem');
+  mock = await createMockServer({ apiKey: KEY, tickMs: 0, tls: { key: fixture('tls-key.pem'), cert } });
 });
 afterAll(async () => {
   await mock?.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('HTTPS with a self-signed certificate', () => {
