@@ -1,10 +1,10 @@
 /**
  * The token-bucket step on one number (the GCRA theoretical arrival time), inlined for the memory
  * store's hot path: no state object, no result object besides the decision. It is the same math
- * as core's `step` for 'token-bucket' / 'gcra' specs; the store's differential test against core
- * keeps the two equal.
+ * as core's `gcraStep` (which `step` runs for 'token-bucket' and 'gcra' specs); the differential
+ * tests against core keep the two equal.
  */
-import { EPSILON } from '@micboard/limiter-core';
+import { EPSILON, TIME_EPSILON } from '@micboard/limiter-core';
 import type { StoreDecision } from '@micboard/limiter-core';
 
 /** Out-parameter of {@link bucketStep}: the TAT to keep (the caller owns where it lives). */
@@ -26,49 +26,55 @@ export function bucketStep(
   multiplier: number,
   out: BucketOut,
 ): StoreDecision {
-  const b = capacity + burst;
-  const t = 1000 / refill;
-  const tau = b * t;
-  const limit = Math.floor(b + EPSILON);
-  if (cost > b + EPSILON) {
-    out.tat = tat;
-    const tokens = (tau - (Math.max(tat, now) - now)) / t;
+  const size = capacity + burst;
+  const interval = 1000 / refill;
+  const tau = size * interval;
+  const slack = EPSILON * interval + TIME_EPSILON;
+  const debt = tat > now ? tat - now : 0;
+  const limit = Math.floor(size + EPSILON);
+  out.tat = tat;
+  if (cost > size + EPSILON) {
+    const wait = waitMs(debt - slack);
     return {
       allowed: false,
       limit,
-      remaining: clampRemaining(tokens, limit),
-      resetAt: Math.ceil(Math.max(tat, now)),
-      retryAfter: Math.max(1, Math.ceil(((b - tokens) * 1000) / refill)),
+      remaining: remainingOf(tau - debt + slack, interval, limit),
+      resetAt: now + wait,
+      retryAfter: wait > 1 ? wait : 1,
       exceedsLimit: true,
       multiplier,
     };
   }
-  const newTat = Math.max(tat, now) + cost * t;
-  if (newTat - now <= tau + EPSILON * t) {
-    out.tat = newTat;
+  const ahead = debt + cost * interval;
+  if (ahead <= tau + slack) {
+    out.tat = (tat > now ? tat : now) + cost * interval;
     return {
       allowed: true,
       limit,
-      remaining: clampRemaining((tau - (newTat - now)) / t, limit),
-      resetAt: Math.ceil(Math.max(newTat, now)),
+      remaining: remainingOf(tau - ahead + slack, interval, limit),
+      resetAt: now + waitMs(ahead - slack),
       retryAfter: 0,
       exceedsLimit: false,
       multiplier,
     };
   }
-  out.tat = tat;
+  const retry = Math.ceil(ahead - tau - slack);
   return {
     allowed: false,
     limit,
-    remaining: clampRemaining((tau - (Math.max(tat, now) - now)) / t, limit),
-    resetAt: Math.ceil(Math.max(tat, now)),
-    retryAfter: Math.max(1, Math.ceil(newTat - now - tau)),
+    remaining: remainingOf(tau - debt + slack, interval, limit),
+    resetAt: now + waitMs(debt - slack),
+    retryAfter: retry > 1 ? retry : 1,
     exceedsLimit: false,
     multiplier,
   };
 }
 
-function clampRemaining(tokens: number, limit: number): number {
-  const r = Math.floor(tokens + EPSILON);
-  return r < 0 ? 0 : r > limit ? limit : r;
+function remainingOf(ms: number, interval: number, limit: number): number {
+  const whole = Math.floor(ms / interval);
+  return whole < 0 ? 0 : whole > limit ? limit : whole;
+}
+
+function waitMs(ms: number): number {
+  return ms > 0 ? Math.ceil(ms) : 0;
 }

@@ -223,8 +223,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
             out,
           );
     if (slot === undefined) {
-      // A client with no state is full: only an admitted consume changes anything.
-      if (!decision.allowed) return decision;
+      // Even a denial (cost above the bucket) leaves core's state, tat = now: kept, so a clock
+      // stepping back behaves as core says.
       slot = table.insert(key, now);
       warnOverflow(table);
     }
@@ -251,7 +251,6 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     const result = step(spec, slot === undefined ? undefined : values[slot], request.cost, now);
     const decision = result.decision;
     if (slot === undefined) {
-      if (!decision.allowed) return { ...decision, multiplier };
       slot = table.insert(request.key, now);
       warnOverflow(table);
     }

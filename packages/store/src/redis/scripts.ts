@@ -68,8 +68,13 @@ local function decision(allowed, limit, remaining, resetAt, retryAfter, exceeds)
 end
 `;
 
-/** Token bucket and GCRA: one number of state (the TAT), as core's `gcraStep`. */
+/**
+ * Token bucket and GCRA: one number of state (the TAT), as core's `gcraStep`, `gcraRefund` and
+ * `gcraReserve`: comparisons on the debt (`tat - now`, exact) with the slack
+ * `EPSILON * T + TIME_EPSILON`.
+ */
 const BUCKET = `${HEAD}
+local TIME_EPS = 1e-3
 local capacity, burst, rate = tonumber(ARGV[14]), tonumber(ARGV[15]), tonumber(ARGV[16])
 if mult ~= 1 then
   capacity = capacity * mult
@@ -79,11 +84,24 @@ end
 local size = capacity + burst
 local interval = 1000 / rate
 local tau = size * interval
+local slack = EPS * interval + TIME_EPS
 local raw = redis.call('GET', KEYS[1])
 local tat = now
 if raw then tat = tonumber(raw) end
+local debt = 0
+if tat > now then debt = tat - now end
 local base = now
 if tat > now then base = tat end
+local function waitMs(ms)
+  if ms > 0 then return math.ceil(ms) end
+  return 0
+end
+local function remainingOf(ms, limit)
+  local w = math.floor(ms / interval)
+  if w < 0 then return 0 end
+  if w > limit then return limit end
+  return w
+end
 
 if op == 'refund' then
   if raw and tat > now then
@@ -95,10 +113,10 @@ if op == 'refund' then
 end
 
 if op == 'reserve' then
-  local newTat = base + cost * interval
-  local delay = math.max(0, math.ceil(newTat - now - tau))
+  local delay = waitMs(debt + cost * interval - tau - slack)
   if delay <= tonumber(ARGV[13]) then
-    local ttl = math.ceil(newTat - now) + pad
+    local newTat = base + cost * interval
+    local ttl = math.max(1, math.ceil(newTat - now)) + pad
     redis.call('SET', KEYS[1], f(newTat), 'PX', ttl)
     indexed(ttl)
     return { 1, f(delay), f(now) }
@@ -108,19 +126,26 @@ end
 
 local limit = math.floor(size + EPS)
 if cost > size + EPS then
-  local tokens = (tau - (base - now)) / interval
-  if raw then indexed(redis.call('PTTL', KEYS[1])) end
-  return decision(0, limit, whole(tokens, limit), math.ceil(base), math.max(1, math.ceil(((size - tokens) * 1000) / rate)), 1)
+  if raw then
+    indexed(redis.call('PTTL', KEYS[1]))
+  else
+    -- Core's state after this denial is tat = now (a full bucket); kept for a clock stepping back.
+    redis.call('SET', KEYS[1], f(tat), 'PX', 1 + pad)
+    indexed(1 + pad)
+  end
+  local wait = waitMs(debt - slack)
+  return decision(0, limit, remainingOf(tau - debt + slack, limit), now + wait, math.max(1, wait), 1)
 end
-local newTat = base + cost * interval
-if newTat - now <= tau + EPS * interval then
-  local ttl = math.ceil(newTat - now) + pad
+local ahead = debt + cost * interval
+if ahead <= tau + slack then
+  local newTat = base + cost * interval
+  local ttl = math.max(1, math.ceil(newTat - now)) + pad
   redis.call('SET', KEYS[1], f(newTat), 'PX', ttl)
   indexed(ttl)
-  return decision(1, limit, whole((tau - (newTat - now)) / interval, limit), math.ceil(newTat), 0, 0)
+  return decision(1, limit, remainingOf(tau - ahead + slack, limit), now + waitMs(ahead - slack), 0, 0)
 end
 if raw then indexed(redis.call('PTTL', KEYS[1])) end
-return decision(0, limit, whole((tau - (base - now)) / interval, limit), math.ceil(base), math.max(1, math.ceil(newTat - now - tau)), 0)
+return decision(0, limit, remainingOf(tau - debt + slack, limit), now + waitMs(debt - slack), math.max(1, math.ceil(ahead - tau - slack)), 0)
 `;
 
 /** Scales a window limit as core's `scaleSpec`: `max(1, floor(limit * m + 1e-9))`. */
@@ -155,7 +180,15 @@ if allowed then
   indexed(ttl)
   return decision(1, limit, whole(limit - count, limit), resetAt, 0, 0)
 end
-if st[1] then indexed(redis.call('PTTL', KEYS[1])) end
+if st[1] and tonumber(st[1]) == ws then
+  indexed(redis.call('PTTL', KEYS[1]))
+else
+  -- A new or rolled window is core's state after this denial too; keep it.
+  local ttl = math.max(1, math.ceil(resetAt - now)) + pad
+  redis.call('HSET', KEYS[1], 'w', f(ws), 'c', f(count))
+  redis.call('PEXPIRE', KEYS[1], ttl)
+  indexed(ttl)
+end
 local ex = 0
 if exceeds then ex = 1 end
 return decision(0, limit, whole(limit - count, limit), resetAt, resetAt - now, ex)
@@ -223,7 +256,15 @@ else
     retryAfter = ws + window + offset - now
   end
 end
-if st[1] then indexed(redis.call('PTTL', KEYS[1])) end
+if st[1] and tonumber(st[1]) == ws then
+  indexed(redis.call('PTTL', KEYS[1]))
+else
+  -- A new or rolled window is core's state after this denial too; keep it.
+  local ttl = math.max(1, math.ceil(resetAt - now)) + pad
+  redis.call('HSET', KEYS[1], 'w', f(ws), 'p', f(previous), 'c', f(current))
+  redis.call('PEXPIRE', KEYS[1], ttl)
+  indexed(ttl)
+end
 return decision(0, limit, whole(limit - estimate, limit), resetAt, retryAfter, ex)
 `;
 
