@@ -88,7 +88,7 @@ export function targets(results: Results): TargetRow[] {
 }
 
 function decisionsSection(results: Results): string {
-  const impls: InProcessName[] = ['floor', 'ours', 'rate-limiter-flexible', 'limiter'];
+  const impls: InProcessName[] = ['floor', 'ours', 'rate-limiter-flexible', 'limiter', 'ours-engine'];
   const labels = {
     hot: 'one hot key, admitted',
     many: `${results.config.decisions.manyKeys.toLocaleString('en-US')} keys in turn, admitted`,
@@ -104,7 +104,7 @@ function decisionsSection(results: Results): string {
       }),
     ];
   });
-  return table(['scenario', 'Map bucket (floor) ns', 'ours ns', 'rate-limiter-flexible ns', 'limiter ns'], rows);
+  return table(['scenario', 'Map bucket (floor) ns', 'ours (memory store) ns', 'rate-limiter-flexible ns', 'limiter ns', 'ours, whole engine (createLimiter().check) ns'], rows);
 }
 
 function growthSection(results: Results): string {

@@ -8,7 +8,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseConfig, type Config } from './config.js';
-import { IN_PROCESS, type InProcessName } from './lib/impls.js';
+import { IN_PROCESS, IN_PROCESS_EXTRA, type InProcessName } from './lib/impls.js';
 import { measureHttp, type HttpResult } from './lib/http.js';
 import { machineInfo } from './lib/machine.js';
 import { startRedis, type BenchRedis } from './lib/redis-server.js';
@@ -61,7 +61,7 @@ async function runDecisions(config: Config, results: Results): Promise<void> {
   for (let repeat = 0; repeat < config.decisions.repeats; repeat++) {
     for (const scenario of Object.keys(SCENARIOS) as Scenario[]) {
       const spec = SCENARIOS[scenario];
-      for (const impl of IN_PROCESS) {
+      for (const impl of [...IN_PROCESS, ...IN_PROCESS_EXTRA]) {
         const keys = spec.many ? config.decisions.manyKeys : 1;
         const payload = { impl, mode: spec.mode, keys, ops: config.decisions.ops, rounds: config.decisions.rounds };
         const result = await guarded(`decisions ${scenario} ${impl}`, () =>

@@ -7,7 +7,7 @@ import { TokenBucket } from 'limiter';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { createFloorBucket } from './floor.js';
 import type { ConsumeRequest, StoreDecision } from '@micboard/limiter-core';
-import { bucketSpec, loadMemoryStore } from './ours.js';
+import { bucketSpec, loadEngine, loadMemoryStore, type EngineRequest, type EngineResult } from './ours.js';
 
 /** `allow`: limits far above the load, every decision admits. `deny`: one key exhausted, every decision denies. */
 export type Mode = 'allow' | 'deny';
@@ -19,7 +19,9 @@ export type InProcess =
 export type Created = { ok: true; impl: InProcess } | { ok: false; reason: string };
 
 export const IN_PROCESS = ['floor', 'ours', 'rate-limiter-flexible', 'limiter'] as const;
-export type InProcessName = (typeof IN_PROCESS)[number];
+/** Informational rows of the decisions table: our whole engine (classify, key, cost, adaptive, store). */
+export const IN_PROCESS_EXTRA = ['ours-engine'] as const;
+export type InProcessName = (typeof IN_PROCESS)[number] | (typeof IN_PROCESS_EXTRA)[number];
 
 // `allow`: a bucket far larger than any run can drain, refilling slowly, so every decision
 // admits and every client's state is a partly used bucket (as a busy client's is), never one that
@@ -52,6 +54,27 @@ export async function createInProcess(name: InProcessName, mode: Mode, expectedK
       // The memory store answers synchronously (MaybePromise's plain branch), checked just above.
       const consume = store.consume as (request: ConsumeRequest) => StoreDecision;
       return { ok: true, impl: { sync: true, decide: (key) => consume({ key, spec, cost: 1 }).allowed } };
+    }
+    case 'ours-engine': {
+      const [engine, stores] = [await loadEngine(), await loadMemoryStore()];
+      if (!engine.ok) return engine;
+      if (!stores.ok) return stores;
+      const profile = { capacity, refillPerSecond: refill, burst: 0 };
+      const limiter = engine.module.createLimiter({
+        store: stores.module.createMemoryStore({ maxKeys: Math.max(expectedKeys * 2, 10_000) }),
+        profiles: { anonymous: profile, authenticated: profile, testing: profile, development: profile },
+      });
+      const probe = limiter.check({ method: 'GET', path: '/api/data', ip: '192.0.2.1', headers: {} });
+      if (typeof (probe as { then?: unknown }).then === 'function') {
+        return { ok: false, reason: 'engine on the memory store returned a promise; expected a synchronous result' };
+      }
+      const check = limiter.check as (request: EngineRequest) => EngineResult;
+      const headers = {};
+      // The key's address part is the client IP, so the engine's own key is `ip:<address>` again.
+      return {
+        ok: true,
+        impl: { sync: true, decide: (key) => check({ method: 'GET', path: '/api/data', ip: key.slice(3), headers }).decision.allowed },
+      };
     }
     case 'rate-limiter-flexible': {
       // A fixed window of an hour: `points` above the load admits all; 1 point denies after the first.

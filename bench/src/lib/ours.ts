@@ -2,12 +2,31 @@
  * Loads our own packages lazily. The bench must keep running (and say why) while a package is
  * missing or unbuilt, so imports are dynamic and typed here by the little the bench calls.
  */
-import type { Store, StoreDecision, TokenBucketSpec } from '@micboard/limiter-core';
+import type { MaybePromise, Store, StoreDecision, TokenBucketSpec } from '@micboard/limiter-core';
 
 export interface MemoryStoreModule {
   createMemoryStore(options?: { maxKeys?: number }): Store & {
     consume(request: Parameters<Store['consume']>[0]): StoreDecision;
   };
+}
+
+/** The part of the engine's request the bench fills in. */
+export interface EngineRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly ip: string | undefined;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+}
+
+export interface EngineResult {
+  readonly decision: StoreDecision;
+}
+
+export interface EngineModule {
+  createLimiter(options: {
+    store: Store;
+    profiles?: Record<string, { capacity: number; refillPerSecond: number; burst: number }>;
+  }): { check(request: EngineRequest): MaybePromise<EngineResult> };
 }
 
 export interface RedisStoreModule {
@@ -46,3 +65,5 @@ export const loadKoa = (): Promise<Loaded<Record<string, unknown>>> => load('@mi
 export function bucketSpec(capacity: number, refillPerSecond: number): TokenBucketSpec {
   return { algorithm: 'token-bucket', capacity, refillPerSecond, burst: 0 };
 }
+
+export const loadEngine = (): Promise<Loaded<EngineModule>> => load('@micboard/limiter-core', needs('createLimiter'));
