@@ -60,3 +60,55 @@ export function worstSpacing(times: readonly number[], ratePerSecond: number, to
   }
   return worst;
 }
+
+/**
+ * Virtual time for concurrent code: `sleep` parks each waiter on a timer list, and `run(work)`
+ * lets every ready callback run (a macrotask turn), then moves the clock to the earliest timer and
+ * wakes it, until `work` settles. Concurrent waiters wake in time order, each at its own instant,
+ * which a sleep that just advances the clock cannot give.
+ */
+export function virtualTime(start = T0): {
+  clock: ManualClock;
+  sleep: Sleep;
+  run<T>(work: Promise<T>, maxSteps?: number): Promise<T>;
+} {
+  const clock = new ManualClock(start);
+  let seq = 0;
+  const timers: Array<{ at: number; seq: number; wake: () => void }> = [];
+  const sleep: Sleep = (ms, signal) =>
+    new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(new LimiterError('ABORTED', 'aborted'));
+        return;
+      }
+      const timer = { at: clock.now() + Math.max(0, ms), seq: seq++, wake: () => resolve() };
+      timers.push(timer);
+      signal?.addEventListener(
+        'abort',
+        () => {
+          const index = timers.indexOf(timer);
+          if (index !== -1) timers.splice(index, 1);
+          reject(new LimiterError('ABORTED', 'aborted'));
+        },
+        { once: true },
+      );
+    });
+  const run = async <T>(work: Promise<T>, maxSteps = 100_000): Promise<T> => {
+    let settled = false;
+    work.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    for (let steps = 0; !settled; steps++) {
+      if (steps > maxSteps) throw new Error(`virtual time: not settled after ${maxSteps} steps`);
+      await new Promise((resolve) => setImmediate(resolve));
+      if (settled || timers.length === 0) continue;
+      timers.sort((a, b) => a.at - b.at || a.seq - b.seq);
+      const next = timers.shift() as (typeof timers)[number];
+      clock.set(Math.max(clock.now(), next.at));
+      next.wake();
+    }
+    return work;
+  };
+  return { clock, sleep, run };
+}

@@ -52,14 +52,16 @@ describe('two client processes sharing a Redis store', () => {
     expect(shared.map((r) => r.ok)).toEqual([5, 5]);
     const together = listTimes();
     expect(together).toHaveLength(10);
-    // 10 calls at 5/s from one shared budget: at least 1.8 s from first to last, and no pair too close.
-    expect(worstSpacing(together, 5, 50)).toBeGreaterThanOrEqual(0);
+    // 10 calls at 5/s from one shared budget: at least 1.8 s from first to last, and no pair closer
+    // than its slots allow, less 100 ms for a busy machine's scheduling (once per pair).
+    expect(worstSpacing(together, 5, 100)).toBeGreaterThanOrEqual(0);
+    expect((together.at(-1) ?? 0) - (together[0] ?? 0)).toBeGreaterThanOrEqual(1_800 - 100);
 
     // The control: the same two processes, each with its own in-memory limit, go at 10/s together.
     mock.clearLog();
     startAt = String(Date.now() + 5_000);
     const alone = await Promise.all([1, 2].map(() => worker({ CALLS: calls, START_AT: startAt })));
     expect(alone.map((r) => r.ok)).toEqual([5, 5]);
-    expect(worstSpacing(listTimes(), 5, 50)).toBeLessThan(0);
+    expect(worstSpacing(listTimes(), 5, 100)).toBeLessThan(0);
   }, 60_000);
 });
