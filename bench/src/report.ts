@@ -15,6 +15,8 @@ export interface Results {
   config: Config;
   machine: MachineInfo;
   redisVersion: string | undefined;
+  /** Where each of our packages resolved in the workers (src/… or dist/…). */
+  resolved: Record<string, string>;
   decisions: Partial<Record<'hot' | 'many' | 'denied', Partial<Record<InProcessName, { ns: number; samples: number[] }>>>>;
   growth: Partial<Record<InProcessName, Record<number, { bytesPerKey: number; ns: number }>>>;
   redis: Partial<Record<RedisImplName, Available<RedisResult>>>;
@@ -187,6 +189,7 @@ export function buildReport(results: Results, plotPath: string): string {
         ['load average (1/5/15 min) before → after', `${m.loadavg.join(' / ')} → ${results.loadAfter.join(' / ')}`],
         ['runtime', `Node ${m.node} (V8 ${m.v8}), Redis ${results.redisVersion ?? '—'} on loopback (own redis-server)`],
         ['code measured', `${results.target === 'dist' ? 'built dist (`pnpm build`), as users run it' : 'TypeScript source through tsx'}; commit ${m.commit}`],
+        ['our packages resolved to', Object.entries(results.resolved).map(([name, file]) => `${name} → \`${file}\``).join('<br>') || '—'],
         ['peers', Object.entries(m.versions).map(([name, version]) => `${name} ${version}`).join(', ')],
         ['duration', `${results.seconds.toFixed(0)} s`],
       ],

@@ -189,11 +189,18 @@ async function main(): Promise<void> {
     redis: {},
     http: {},
     redisVersion: undefined,
+    resolved: {},
     seconds: 0,
     loadAfter: [],
     failures,
     notes,
   };
+
+  results.resolved =
+    (await guarded('resolve our packages', () =>
+      runWorker<Record<string, string>>('resolve', {}, { target: config.target, timeoutMs: 60_000 }),
+    )) ?? {};
+  for (const [specifier, file] of Object.entries(results.resolved)) log(`  ${specifier} -> ${file}`);
 
   let redis: BenchRedis | undefined;
   if (config.sections.has('redis') || config.sections.has('http')) {
