@@ -5,6 +5,7 @@ export { createModelStore } from './model-store.js';
 export type { ModelStore } from './model-store.js';
 export {
   LIMITER_REDIS_OPTIONS,
+  connectRedis,
   connectSharedRedis,
   deleteByPrefix,
   freePort,

@@ -52,6 +52,13 @@ export async function connectSharedRedis(options: RedisOptions = {}): Promise<Re
   return client;
 }
 
+/** A client with {@link LIMITER_REDIS_OPTIONS} on `address`, connected (ready) before it returns. */
+export async function connectRedis(address: { host: string; port: number }, options: RedisOptions = {}): Promise<Redis> {
+  const client = new Redis({ host: address.host, port: address.port, ...LIMITER_REDIS_OPTIONS, lazyConnect: true, ...options });
+  await client.connect();
+  return client;
+}
+
 let prefixCounter = 0;
 /** A key prefix no other test (or test process) uses. */
 export function uniquePrefix(label = 't'): string {

@@ -1,0 +1,229 @@
+import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
+import { Redis } from 'ioredis';
+import { LimiterError, adaptiveConfig } from '@micboard/limiter-core';
+import { ManualClock } from '@micboard/limiter-core/testing';
+import type { LimitSpec, Logger } from '@micboard/limiter-core';
+import {
+  CONTRACT_SPECS,
+  connectRedis,
+  connectSharedRedis,
+  deleteByPrefix,
+  sharedRedisAddress,
+  startRedisServer,
+  uniquePrefix,
+} from '@micboard/test-utils';
+import { SCRIPTS, createRedisStore } from '@micboard/limiter-store/redis';
+
+let client: Redis;
+const prefixes: string[] = [];
+beforeAll(async () => {
+  client = await connectSharedRedis();
+});
+afterAll(async () => {
+  await deleteByPrefix([client], 'rltest:unit:');
+  for (const p of prefixes) await deleteByPrefix([client], p);
+  client?.disconnect();
+});
+
+function prefix(): string {
+  const p = uniquePrefix('unit');
+  prefixes.push(p);
+  return p;
+}
+
+function recordingLogger(): Logger & { calls: { level: string; message: string }[] } {
+  const calls: { level: string; message: string }[] = [];
+  const log = (level: string) => (_fields: Record<string, unknown>, message: string) => {
+    calls.push({ level, message });
+  };
+  return { calls, debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
+}
+
+describe('redis store scripts', () => {
+  it('pins each script by its SHA1 (a changed script is a deliberate, reviewed change)', () => {
+    expect(Object.fromEntries(Object.entries(SCRIPTS).map(([name, s]) => [name, s.sha]))).toMatchInlineSnapshot(`
+      {
+        "approximateWindow": "f9d405b8c606e1d0812a77cc9a6da7c10759d61e",
+        "bucket": "f68ec91481913466e66ec8da82eb19c2b724854e",
+        "configGet": "61fded42bd4c4d6265be38642a86db802a68396d",
+        "configSet": "94b9a075442b7dddfb1b2097e1473a259a76cf27",
+        "delete": "bfd49c77ec7ef8af895646f7709524777c1a9a45",
+        "exactWindow": "5b4a53c520bf842f171de1831b67e7eef543e7ab",
+        "fixedWindow": "8686a9bada7ac103b8addf0cce5f764054893b5a",
+        "read": "feedf0644d1e4ab4de251ce73019cbddacad21c6",
+        "record": "fe8ee6dc812511297ddb3dcf7babbb603c6cce70",
+        "snapshot": "a54d975b122a5dcc0a6bec3de2344e0785a8dd99",
+      }
+    `);
+  });
+
+  it('recovers from NOSCRIPT transparently (SCRIPT FLUSH, as after a restart or failover)', async () => {
+    // Its own server: flushing the shared one's script cache would disturb other suites.
+    const server = await startRedisServer();
+    const client = await connectRedis(server);
+    onTestFinished(async () => {
+      client.disconnect();
+      await server.destroy();
+    });
+    const store = createRedisStore({ client, prefix: prefix(), onStoreError: 'throw' });
+    const spec = CONTRACT_SPECS['token-bucket'] as LimitSpec;
+    expect((await store.consume({ key: 'a', spec, cost: 1 })).allowed).toBe(true);
+    await client.script('FLUSH');
+    const evalsha = vi.spyOn(client, 'evalsha');
+    const evalSpy = vi.spyOn(client, 'eval');
+    expect((await store.consume({ key: 'a', spec, cost: 1 })).remaining).toBe(4);
+    expect(evalsha).toHaveBeenCalledTimes(1);
+    expect(evalSpy).toHaveBeenCalledTimes(1);
+    // EVAL loaded it again: the next call is one EVALSHA.
+    expect((await store.consume({ key: 'a', spec, cost: 1 })).remaining).toBe(3);
+    expect(evalsha).toHaveBeenCalledTimes(2);
+    expect(evalSpy).toHaveBeenCalledTimes(1);
+    evalsha.mockRestore();
+    evalSpy.mockRestore();
+  });
+
+  it('gives every key a TTL and puts all of a client’s keys in one hash tag', async () => {
+    const p = prefix();
+    const store = createRedisStore({ client, prefix: p, onStoreError: 'throw' });
+    const key = 'we{ird}:key';
+    for (const [label, spec] of Object.entries(CONTRACT_SPECS)) {
+      await store.consume({ key, limitId: label, spec, cost: 1, adaptive: adaptiveConfig() });
+    }
+    await store.record(key, 'success', adaptiveConfig());
+    await store.reserve(key, { algorithm: 'gcra', capacity: 1, refillPerSecond: 1, burst: 0 }, 1, 1000);
+    const [, keys] = await client.scan('0', 'MATCH', `${p}*`, 'COUNT', 1000);
+    expect(keys.length).toBe(Object.keys(CONTRACT_SPECS).length + 3); // limits, reserve, score, index
+    for (const k of keys) {
+      expect(await client.pttl(k)).toBeGreaterThan(0);
+      // The hash tag is the text between the first '{' and the next '}': the whole client key.
+      expect(k.slice(k.indexOf('{') + 1, k.indexOf('}'))).toBe('we%7Bird%7D:key');
+    }
+  });
+
+  it('rejects bad options at construction, naming them', () => {
+    const bad: [Record<string, unknown>, string][] = [
+      [{ client: {} }, 'client'],
+      [{ client, prefix: 'a{b}' }, 'prefix'],
+      [{ client, timeoutMs: 0 }, 'timeoutMs'],
+      [{ client, onStoreError: 'maybe' }, 'onStoreError'],
+      [{ client, blockedCache: { maxKeys: -1 } }, 'blockedCache.maxKeys'],
+    ];
+    for (const [options, option] of bad) {
+      let error: unknown;
+      try {
+        createRedisStore(options as never);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(LimiterError);
+      expect((error as LimiterError).option).toBe(option);
+    }
+  });
+
+  it('warns once at construction when the ioredis options risk hung or replayed decisions', () => {
+    const { host, port } = sharedRedisAddress();
+    const risky = new Redis({ host, port, lazyConnect: true });
+    const safe = new Redis({
+      host,
+      port,
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      autoResendUnfulfilledCommands: false,
+    });
+    const riskyLog = recordingLogger();
+    createRedisStore({ client: risky, logger: riskyLog });
+    expect(riskyLog.calls.filter((c) => c.level === 'warn')).toHaveLength(1);
+    const safeLog = recordingLogger();
+    createRedisStore({ client: safe, logger: safeLog });
+    expect(safeLog.calls).toHaveLength(0);
+    risky.disconnect();
+    safe.disconnect();
+  });
+});
+
+describe('time comes from Redis', () => {
+  const spec: LimitSpec = { algorithm: 'token-bucket', capacity: 10, refillPerSecond: 1, burst: 0 };
+
+  it('two instances whose clocks are 30 s apart share one budget', async () => {
+    const p = prefix();
+    const a = createRedisStore({ client, prefix: p, onStoreError: 'throw' });
+    const b = createRedisStore({ client, prefix: p, onStoreError: 'throw' });
+    const realNow = Date.now.bind(Date);
+    let admitted = 0;
+    for (let i = 0; i < 20; i++) {
+      const useB = i % 2 === 1;
+      // Instance B's host clock runs 30 s ahead while it decides.
+      const skew = useB ? vi.spyOn(Date, 'now').mockImplementation(() => realNow() + 30_000) : undefined;
+      const pending = (useB ? b : a).consume({ key: 'shared', spec, cost: 1 });
+      skew?.mockRestore();
+      if ((await pending).allowed) admitted++;
+    }
+    expect(admitted).toBe(10);
+  });
+
+  it('(why: with each instance’s own clock, 30 s of skew would refill the bucket and double the budget)', async () => {
+    const p = prefix();
+    const clockA = new ManualClock(1_700_000_000_000);
+    const clockB = new ManualClock(1_700_000_030_000);
+    const a = createRedisStore({ client, prefix: p, clock: clockA, onStoreError: 'throw' });
+    const b = createRedisStore({ client, prefix: p, clock: clockB, onStoreError: 'throw' });
+    let admitted = 0;
+    for (let i = 0; i < 20; i++) if ((await (i < 10 ? a : b).consume({ key: 'shared', spec, cost: 1 })).allowed) admitted++;
+    expect(admitted).toBe(20);
+  });
+});
+
+describe('blocked cache', () => {
+  it('answers a client over its limit without a Redis call until its retry time', async () => {
+    const clock = new ManualClock(1_700_000_000_000);
+    const evalsha = vi.spyOn(client, 'evalsha');
+    const store = createRedisStore({ client, prefix: prefix(), clock, onStoreError: 'throw', blockedCache: true });
+    const spec: LimitSpec = { algorithm: 'fixed-window', limit: 2, windowMs: 10_000 };
+    await store.consume({ key: 'c', spec, cost: 1 });
+    await store.consume({ key: 'c', spec, cost: 1 });
+    const denied = await store.consume({ key: 'c', spec, cost: 1 });
+    expect(denied.allowed).toBe(false);
+    const calls = evalsha.mock.calls.length;
+    clock.advance(denied.retryAfter - 1);
+    for (let i = 0; i < 50; i++) {
+      const d = await store.consume({ key: 'c', spec, cost: 1 });
+      expect(d).toMatchObject({ allowed: false, retryAfter: 1 });
+    }
+    expect(evalsha.mock.calls.length).toBe(calls);
+    // A different client, or a different limit of this client, still goes to Redis.
+    expect((await store.consume({ key: 'c', limitId: 'other', spec, cost: 1 })).allowed).toBe(true);
+    expect(evalsha.mock.calls.length).toBe(calls + 1);
+    clock.advance(1);
+    expect((await store.consume({ key: 'c', spec, cost: 1 })).allowed).toBe(true);
+    expect(evalsha.mock.calls.length).toBe(calls + 2);
+    evalsha.mockRestore();
+  });
+
+  it('forgets a client on reset', async () => {
+    const clock = new ManualClock(1_700_000_000_000);
+    const store = createRedisStore({ client, prefix: prefix(), clock, onStoreError: 'throw', blockedCache: { maxKeys: 10 } });
+    const spec: LimitSpec = { algorithm: 'fixed-window', limit: 1, windowMs: 10_000 };
+    await store.consume({ key: 'c', spec, cost: 1 });
+    expect((await store.consume({ key: 'c', spec, cost: 1 })).allowed).toBe(false);
+    await store.reset('c');
+    expect((await store.consume({ key: 'c', spec, cost: 1 })).allowed).toBe(true);
+  });
+});
+
+describe('shared config', () => {
+  it('a change made through one instance is read by every other at once; polling is cheap', async () => {
+    const p = prefix();
+    const a = createRedisStore({ client, prefix: p, onStoreError: 'throw' });
+    const b = createRedisStore({ client, prefix: p, onStoreError: 'throw' });
+    expect(await b.configVersion()).toBe(0);
+    expect(await a.setConfig({ costs: { '/api/v1/auth/login': 5 } })).toBe(1);
+    expect(await b.configVersion()).toBe(1);
+    const first = await b.getConfig();
+    expect(first).toEqual({ version: 1, data: { costs: { '/api/v1/auth/login': 5 } } });
+    // Unchanged: the same object back, and Redis sent only the version.
+    expect(await b.getConfig()).toBe(first);
+    await a.setConfig({ costs: {} });
+    expect(await b.getConfig()).toEqual({ version: 2, data: { costs: {} } });
+  });
+});
