@@ -36,6 +36,20 @@ describe('typed methods against the mock', () => {
     expect(mock.requestLog.map((e) => e.query)).toEqual(['', expect.stringMatching(/^after=/), expect.stringMatching(/^after=/)]);
   });
 
+  it('accepts a bare array as the device list (one page)', async () => {
+    const node = { hardwareIdentity: { deviceId: 'a', serialNumber: '1' }, softwareIdentity: { model: 'SLXD2', firmwareVersion: '3' }, deviceState: 'DISCOVERED', capabilities: {} };
+    const urls: string[] = [];
+    client = createShureClient({
+      baseUrl: 'http://shure.test',
+      fetch: (url) => {
+        urls.push(url);
+        return Promise.resolve({ status: 200, headers: { get: () => null }, text: () => Promise.resolve(JSON.stringify([node])) });
+      },
+    });
+    expect(await client.getDevices()).toEqual([node]);
+    expect(urls).toEqual(['http://shure.test/api/v1/devices']);
+  });
+
   it('reads one device and its channels', async () => {
     const { client } = await start();
     expect((await client.getDevice('b3f1c2d4-0002'))?.hardwareIdentity.serialNumber).toBe('SN000002');
