@@ -295,6 +295,8 @@ export function createShureClient(options: ShureClientOptions): ShureClient {
     const stopped = new Promise<never>((_, reject) => {
       stop = reject;
     });
+    // Only ever read through the race below; never an unhandled rejection on its own.
+    stopped.catch(() => {});
     const onAbort = (): void => {
       controller.abort(signal.reason);
       stop(signal.reason);
