@@ -29,3 +29,4 @@ export type {
 export * from './algorithms/index.js';
 export * from './policy/index.js';
 export * from './client/index.js';
+export * from './engine/index.js';

@@ -1,1 +1,3 @@
 export { ManualClock } from './manual-clock.js';
+export { createReferenceStore } from './reference-store.js';
+export type { SynchronousStore } from './reference-store.js';

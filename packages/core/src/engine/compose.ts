@@ -1,0 +1,38 @@
+import type { ConsumeRequest, MaybePromise, Store, StoreDecision } from '../types.js';
+import { chain } from './maybe-promise.js';
+
+/** The outcome of {@link consumeAll}. */
+export interface ComposedDecision {
+  readonly allowed: boolean;
+  /** One decision per request, in order, up to and including the first denial. */
+  readonly decisions: readonly StoreDecision[];
+  /** Index of the request that denied, or -1. */
+  readonly deniedBy: number;
+}
+
+/**
+ * Consumes several limits for one request, in order. When one denies, the costs the earlier
+ * ones took are refunded, so a request denied by one limit does not use up the others.
+ */
+export function consumeAll(store: Store, requests: readonly ConsumeRequest[]): MaybePromise<ComposedDecision> {
+  const decisions: StoreDecision[] = [];
+  const next = (index: number): MaybePromise<ComposedDecision> => {
+    const request = requests[index];
+    if (request === undefined) return { allowed: true, decisions, deniedBy: -1 };
+    return chain(store.consume(request), (decision) => {
+      decisions.push(decision);
+      if (decision.allowed) return next(index + 1);
+      return chain(refundAll(store, requests, index), () => ({ allowed: false, decisions, deniedBy: index }));
+    });
+  };
+  return next(0);
+}
+
+function refundAll(store: Store, requests: readonly ConsumeRequest[], upTo: number): MaybePromise<void> {
+  const pending: Promise<void>[] = [];
+  for (let i = 0; i < upTo; i++) {
+    const refunded = store.refund(requests[i] as ConsumeRequest);
+    if (refunded instanceof Promise) pending.push(refunded);
+  }
+  return pending.length > 0 ? Promise.all(pending).then(() => undefined) : undefined;
+}

@@ -1,0 +1,337 @@
+import { systemClock, type Clock } from '../clock.js';
+import { invalidOption } from '../errors.js';
+import { silentLogger, type Logger } from '../logger.js';
+import { tokenBucket } from '../algorithms/index.js';
+import {
+  adaptiveConfig,
+  createClassifier,
+  createEndpointCosts,
+  DEFAULT_PROFILES,
+  ipKey,
+  outcomeOf,
+  validateProfile,
+  type ClassifierOptions,
+  type EndpointCostRule,
+  type EndpointCosts,
+  type Profile,
+  type UserType,
+} from '../policy/index.js';
+import type { AdaptiveConfig, MaybePromise, Store, StoreDecision, TokenBucketSpec } from '../types.js';
+import { chain } from './maybe-promise.js';
+
+const USER_TYPES: readonly UserType[] = ['anonymous', 'authenticated', 'testing', 'development'];
+
+/** What the limiter needs to know of a request. Adapters build it; nothing here is trusted blindly. */
+export interface LimiterRequest {
+  /** HTTP method, e.g. `'GET'`. */
+  readonly method: string;
+  /** Path without the query string. */
+  readonly path: string;
+  /** The client address as the framework resolved it under its trusted-proxy setting. */
+  readonly ip: string | undefined;
+  /** Request headers (lower-case names), as the framework gives them. */
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** The application's own authentication result: the user id, or undefined when anonymous. */
+  readonly userId?: string | undefined;
+}
+
+/** Who the client is, as far as limits go. */
+export interface Identity {
+  /** The store key: `user:<id>`, `apikey:<id>` or `ip:<address or IPv6 subnet>`. */
+  readonly key: string;
+  readonly userType: UserType;
+  /** The API-key plan, when an API key identified the client. */
+  readonly plan: string | undefined;
+  readonly profile: Profile;
+}
+
+/** The outcome of {@link Limiter.check}. */
+export interface LimitResult extends Identity {
+  readonly decision: StoreDecision;
+  /** The cost charged (or refused), from the endpoint costs. */
+  readonly cost: number;
+}
+
+/** API keys: a key identifies the client and selects its plan. An unknown key is not a free pass. */
+export interface ApiKeyOptions {
+  /** Header carrying the key (case-insensitive). @default 'x-api-key' */
+  readonly header?: string;
+  /** Looks a key up: its client id and plan name, or undefined when the key is unknown. */
+  readonly resolve: (apiKey: string) => MaybePromise<{ id: string; plan: string } | undefined>;
+  /** Limits per plan name, e.g. `{ partner: { capacity: 2000, refillPerSecond: 200, burst: 500 } }`. */
+  readonly plans: Readonly<Record<string, Profile>>;
+}
+
+/** Options of {@link createLimiter}. */
+export interface LimiterOptions {
+  /** Where state lives: `createMemoryStore()` or `createRedisStore()` from `@micboard/limiter-store`. */
+  readonly store: Store;
+  /** Token-bucket profile per user type, merged over seed 2's table. @default DEFAULT_PROFILES */
+  readonly profiles?: Partial<Record<UserType, Profile>>;
+  /** Who may be classified as testing or development. @default production: nobody */
+  readonly classifier?: ClassifierOptions;
+  /** Endpoint cost rules. @default seed 2's costs (login 5, register 10, store-import 3, others 1) */
+  readonly endpointCosts?: { readonly rules?: readonly EndpointCostRule[]; readonly defaultCost?: number };
+  /** Adaptive scoring settings, or `false` to turn it off. @default DEFAULT_ADAPTIVE */
+  readonly adaptive?: Partial<AdaptiveConfig> | false;
+  /** API-key clients and their plans. @default none */
+  readonly apiKeys?: ApiKeyOptions;
+  /** Group IPv6 clients by this prefix length, in bits. @default 56 */
+  readonly ipv6Subnet?: number;
+  /** How often shared runtime config is re-read from the store, in ms (at most 1000). @default 500 */
+  readonly configRefreshMs?: number;
+  /** Time source for config refresh and log throttling. @default systemClock */
+  readonly clock?: Clock;
+  /** Where warnings go. @default silentLogger */
+  readonly logger?: Logger;
+}
+
+/** The shape of the runtime config the limiter keeps in the store, shared by every instance. */
+export interface LimiterSharedConfig {
+  readonly profiles?: Partial<Record<UserType, Profile>>;
+  readonly endpointCosts?: readonly EndpointCostRule[];
+}
+
+/** The limiter engine: classify, key, cost, adaptive multiplier, store. */
+export interface Limiter {
+  readonly store: Store;
+  /** The adaptive config in force, or undefined when adaptive scoring is off. */
+  readonly adaptive: AdaptiveConfig | undefined;
+  readonly endpointCosts: EndpointCosts;
+  /** Classifies the request and chooses its key and profile. */
+  identify(request: LimiterRequest): MaybePromise<Identity>;
+  /** Decides one request against its client's bucket. */
+  check(request: LimiterRequest): MaybePromise<LimitResult>;
+  /** Feeds a finished response's status into the client's adaptive score. */
+  record(key: string, status: number): MaybePromise<void>;
+  /** The profiles in force (shared overrides included). */
+  profiles(): Readonly<Record<UserType, Profile>>;
+  /** The token-bucket spec of a user type or API plan. */
+  specFor(identity: Pick<Identity, 'profile'>): TokenBucketSpec;
+  /** Changes a user type's profile on every instance sharing the store. */
+  setProfile(userType: UserType, profile: Partial<Profile>): MaybePromise<void>;
+  /** Changes an endpoint's cost on every instance sharing the store. */
+  setEndpointCost(path: string, cost: number, method?: string): MaybePromise<void>;
+  /** Re-reads the shared runtime config now. */
+  refreshConfig(): MaybePromise<void>;
+}
+
+/**
+ * Creates the limiter engine over a store.
+ *
+ * @example
+ * const limiter = createLimiter({ store: createMemoryStore() });
+ * const result = limiter.check({ method: 'GET', path: '/api/data', ip: '203.0.113.9', headers: {} });
+ */
+export function createLimiter(options: LimiterOptions): Limiter {
+  const store = options.store;
+  if (!store || typeof store.consume !== 'function') throw invalidOption('store', store, 'a Store');
+  const logger = options.logger ?? silentLogger;
+  const clock = options.clock ?? systemClock;
+  const classifier = createClassifier(options.classifier);
+  const adaptive = options.adaptive === false ? undefined : adaptiveConfig(options.adaptive ?? {});
+  const ipv6Subnet = options.ipv6Subnet ?? 56;
+  if (!Number.isInteger(ipv6Subnet) || ipv6Subnet < 1 || ipv6Subnet > 128) {
+    throw invalidOption('ipv6Subnet', ipv6Subnet, 'an integer prefix length from 1 to 128');
+  }
+  const refreshMs = options.configRefreshMs ?? 500;
+  if (!Number.isFinite(refreshMs) || refreshMs < 0 || refreshMs > 1000) {
+    throw invalidOption('configRefreshMs', refreshMs, 'a number of ms from 0 to 1000');
+  }
+
+  const baseProfiles = mergeProfiles(DEFAULT_PROFILES, options.profiles, 'profiles');
+  let profiles = baseProfiles;
+  const costOptions = options.endpointCosts ?? {};
+  const endpointCosts = createEndpointCosts(costOptions);
+  const baseCostRules = endpointCosts.list();
+
+  const apiKeys = options.apiKeys;
+  const apiKeyHeader = (apiKeys?.header ?? 'x-api-key').toLowerCase();
+  const planSpecs = new Map<string, Profile>();
+  if (apiKeys) {
+    if (typeof apiKeys.resolve !== 'function') throw invalidOption('apiKeys.resolve', apiKeys.resolve, 'a function');
+    for (const [plan, profile] of Object.entries(apiKeys.plans ?? {})) {
+      planSpecs.set(plan, validateProfile(profile, `apiKeys.plans.${plan}`));
+    }
+  }
+
+  // Specs are derived from profiles; caching them keeps the hot path free of allocations.
+  const specCache = new WeakMap<Profile, TokenBucketSpec>();
+  const specFor = ({ profile }: Pick<Identity, 'profile'>): TokenBucketSpec => {
+    let spec = specCache.get(profile);
+    if (!spec) {
+      spec = tokenBucket(profile);
+      specCache.set(profile, spec);
+    }
+    return spec;
+  };
+
+  let configVersion = -1;
+  let lastRefresh = Number.NEGATIVE_INFINITY;
+  let refreshing = false;
+
+  const applyShared = (data: LimiterSharedConfig): void => {
+    profiles = mergeProfiles(baseProfiles, data.profiles, 'shared config profiles');
+    for (const rule of endpointCosts.list()) endpointCosts.remove(rule.path, rule.method);
+    for (const rule of baseCostRules) endpointCosts.set(rule.path, rule.cost, rule.method);
+    for (const rule of data.endpointCosts ?? []) endpointCosts.set(rule.path, rule.cost, rule.method);
+  };
+
+  const refreshConfig = (): MaybePromise<void> => {
+    lastRefresh = clock.now();
+    refreshing = true;
+    const done = (): void => {
+      refreshing = false;
+    };
+    try {
+      const pending = chain(store.getConfig(), (shared) => {
+        done();
+        if (!shared || shared.version === configVersion) return;
+        try {
+          applyShared(shared.data as LimiterSharedConfig);
+          configVersion = shared.version;
+        } catch (error) {
+          configVersion = shared.version;
+          logger.error({ err: error, version: shared.version }, 'ignoring invalid shared rate-limit config');
+        }
+      });
+      if (pending instanceof Promise) {
+        return pending.catch((error: unknown) => {
+          done();
+          logger.warn({ err: error }, 'could not read shared rate-limit config');
+        });
+      }
+      return pending;
+    } catch (error) {
+      done();
+      logger.warn({ err: error }, 'could not read shared rate-limit config');
+      return undefined;
+    }
+  };
+
+  const writeShared = (change: (current: LimiterSharedConfig) => LimiterSharedConfig): MaybePromise<void> =>
+    chain(store.getConfig(), (shared) => {
+      const next = change((shared?.data ?? {}) as LimiterSharedConfig);
+      applyShared(next);
+      return chain(store.setConfig(next as Record<string, unknown>), (version) => {
+        configVersion = version;
+      });
+    });
+
+  const identifyAnonymousOrUser = (request: LimiterRequest): Identity => {
+    const authenticated = request.userId !== undefined && request.userId !== '';
+    const userType = classifier.classify({ ip: request.ip, headers: request.headers, authenticated });
+    const key = authenticated
+      ? `user:${request.userId}`
+      : `ip:${(request.ip !== undefined && ipKey(request.ip, { ipv6Subnet })) || 'unknown'}`;
+    return { key, userType, plan: undefined, profile: profiles[userType] };
+  };
+
+  const identify = (request: LimiterRequest): MaybePromise<Identity> => {
+    if (apiKeys) {
+      const raw = request.headers[apiKeyHeader];
+      const apiKey = Array.isArray(raw) ? raw[0] : raw;
+      if (apiKey) {
+        return chain(apiKeys.resolve(apiKey), (found) => {
+          const profile = found && planSpecs.get(found.plan);
+          if (found && profile) {
+            return { key: `apikey:${found.id}`, userType: 'authenticated' as const, plan: found.plan, profile };
+          }
+          // An unknown key (or one on an unknown plan) is treated as no key at all.
+          return identifyAnonymousOrUser(request);
+        });
+      }
+    }
+    return identifyAnonymousOrUser(request);
+  };
+
+  // A limited client is logged once per limit window, not once per request.
+  const warnedUntil = new Map<string, number>();
+  const warnLimited = (result: LimitResult, request: LimiterRequest): void => {
+    const now = clock.now();
+    const until = warnedUntil.get(result.key);
+    if (until !== undefined && until > now) return;
+    if (warnedUntil.size >= 10_000) warnedUntil.clear();
+    warnedUntil.set(result.key, Math.max(result.decision.resetAt, now + result.decision.retryAfter));
+    logger.warn(
+      {
+        key: result.key,
+        userType: result.userType,
+        method: request.method,
+        path: request.path,
+        cost: result.cost,
+        limit: result.decision.limit,
+        retryAfterMs: result.decision.retryAfter,
+      },
+      `Rate limit exceeded for ${result.key}`,
+    );
+  };
+
+  const check = (request: LimiterRequest): MaybePromise<LimitResult> => {
+    if (!refreshing && clock.now() - lastRefresh >= refreshMs) void refreshConfig();
+    return chain(identify(request), (identity) => {
+      const cost = endpointCosts.costOf(request.method, request.path);
+      const consume = store.consume(
+        adaptive
+          ? { key: identity.key, spec: specFor(identity), cost, adaptive }
+          : { key: identity.key, spec: specFor(identity), cost },
+      );
+      return chain(consume, (decision) => {
+        const result: LimitResult = { ...identity, decision, cost };
+        if (!decision.allowed) warnLimited(result, request);
+        return result;
+      });
+    });
+  };
+
+  const record = (key: string, status: number): MaybePromise<void> => {
+    if (!adaptive) return undefined;
+    return chain(store.record(key, outcomeOf(status, adaptive), adaptive), () => undefined);
+  };
+
+  return {
+    store,
+    adaptive,
+    endpointCosts,
+    identify,
+    check,
+    record,
+    profiles: () => profiles,
+    specFor,
+    refreshConfig,
+    setProfile(userType, patch) {
+      if (!USER_TYPES.includes(userType)) throw invalidOption('userType', userType, `one of ${USER_TYPES.join(', ')}`);
+      const profile = validateProfile({ ...profiles[userType], ...patch }, `profiles.${userType}`);
+      return writeShared((current) => ({ ...current, profiles: { ...current.profiles, [userType]: profile } }));
+    },
+    setEndpointCost(path, cost, method) {
+      // Validate through a scratch table first so a bad value never reaches the shared config.
+      createEndpointCosts({ rules: [method === undefined ? { path, cost } : { path, cost, method }] });
+      return writeShared((current) => {
+        const rules = (current.endpointCosts ?? []).filter(
+          (rule) => !(rule.path === path && (rule.method ?? undefined) === (method?.toUpperCase() ?? undefined)),
+        );
+        const rule: EndpointCostRule = method === undefined ? { path, cost } : { path, cost, method: method.toUpperCase() };
+        return { ...current, endpointCosts: [...rules, rule] };
+      });
+    },
+  };
+}
+
+function mergeProfiles(
+  base: Readonly<Record<UserType, Profile>>,
+  overrides: Partial<Record<UserType, Profile>> | undefined,
+  option: string,
+): Readonly<Record<UserType, Profile>> {
+  if (overrides === undefined) return base;
+  if (typeof overrides !== 'object' || overrides === null) throw invalidOption(option, overrides, 'an object of profiles');
+  const merged = { ...base };
+  for (const [userType, profile] of Object.entries(overrides)) {
+    if (!USER_TYPES.includes(userType as UserType)) {
+      throw invalidOption(`${option}.${userType}`, userType, `a user type: ${USER_TYPES.join(', ')}`);
+    }
+    if (profile === undefined) continue;
+    merged[userType as UserType] = validateProfile({ ...base[userType as UserType], ...profile }, `${option}.${userType}`);
+  }
+  return Object.freeze(merged);
+}

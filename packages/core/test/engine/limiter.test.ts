@@ -1,0 +1,300 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  consumeAll,
+  createLimiter,
+  fixedWindow,
+  LimiterError,
+  slidingWindow,
+  type Logger,
+  type LimiterRequest,
+  type Store,
+} from '@micboard/limiter-core';
+import { createReferenceStore, ManualClock } from '@micboard/limiter-core/testing';
+
+const T0 = Date.UTC(2026, 10, 25, 12, 0, 0);
+
+function setup(options: Partial<Parameters<typeof createLimiter>[0]> = {}) {
+  const clock = new ManualClock(T0);
+  const store = createReferenceStore({ clock });
+  const limiter = createLimiter({ store, clock, ...options });
+  return { clock, store, limiter };
+}
+
+const get = (path: string, extra: Partial<LimiterRequest> = {}): LimiterRequest => ({
+  method: 'GET',
+  path,
+  ip: '203.0.113.7',
+  headers: {},
+  ...extra,
+});
+
+/** Sync stores answer synchronously; the engine must stay synchronous on them. */
+function sync<T>(value: T | Promise<T>): T {
+  if (value instanceof Promise) throw new Error('expected a synchronous answer');
+  return value;
+}
+
+function recordingLogger() {
+  const lines: { level: string; fields: Record<string, unknown>; message: string }[] = [];
+  const at =
+    (level: string) =>
+    (fields: Record<string, unknown>, message: string): void => {
+      lines.push({ level, fields, message });
+    };
+  const logger: Logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+  return { logger, lines };
+}
+
+describe('createLimiter', () => {
+  it('gives an anonymous client seed 2 capacity + burst at once, then the refill rate', () => {
+    const { clock, limiter } = setup();
+    let admitted = 0;
+    for (let i = 0; i < 100; i++) if (sync(limiter.check(get('/api/items'))).decision.allowed) admitted++;
+    expect(admitted).toBe(60);
+    clock.advance(1_000);
+    admitted = 0;
+    for (let i = 0; i < 100; i++) if (sync(limiter.check(get('/api/items'))).decision.allowed) admitted++;
+    expect(admitted).toBe(5);
+  });
+
+  it('keys anonymous clients by IP, IPv6 by /56, and users by id', () => {
+    const { limiter } = setup();
+    expect(sync(limiter.check(get('/x'))).key).toBe('ip:203.0.113.7');
+    expect(sync(limiter.check(get('/x', { ip: '::ffff:203.0.113.7' }))).key).toBe('ip:203.0.113.7');
+    const a = sync(limiter.check(get('/x', { ip: '2001:db8:0:1::1' }))).key;
+    const b = sync(limiter.check(get('/x', { ip: '2001:db8:0:ff:ffff::9' }))).key;
+    const c = sync(limiter.check(get('/x', { ip: '2001:db8:0:100::1' }))).key;
+    expect(a).toBe(b);
+    expect(a).not.toBe(c);
+    expect(sync(limiter.check(get('/x', { ip: undefined }))).key).toBe('ip:unknown');
+    expect(sync(limiter.check(get('/x', { ip: 'not an ip' }))).key).toBe('ip:unknown');
+    const user = sync(limiter.check(get('/x', { userId: '42' })));
+    expect(user.key).toBe('user:42');
+    expect(user.userType).toBe('authenticated');
+    expect(user.decision.limit).toBe(250);
+  });
+
+  it('charges endpoint costs: a login costs 5', () => {
+    const { limiter } = setup();
+    const login = (): boolean => sync(limiter.check({ ...get('/api/v1/auth/login'), method: 'POST' })).decision.allowed;
+    let admitted = 0;
+    for (let i = 0; i < 20; i++) if (login()) admitted++;
+    expect(admitted).toBe(12);
+    expect(sync(limiter.check(get('/api/v1/auth/register'))).cost).toBe(10);
+  });
+
+  it('raises the limit of a well-behaved client and lowers it after a failure storm', () => {
+    const { clock, limiter } = setup();
+    const key = sync(limiter.check(get('/a'))).key;
+    for (let i = 0; i < 50; i++) sync(limiter.record(key, 200));
+    clock.advance(60_000);
+    const good = sync(limiter.check(get('/a'))).decision;
+    expect(good.multiplier).toBeGreaterThan(1.5);
+    expect(good.limit).toBeGreaterThan(60);
+
+    const other = get('/a', { ip: '198.51.100.1' });
+    const badKey = sync(limiter.check(other)).key;
+    for (let i = 0; i < 60; i++) sync(limiter.record(badKey, 404));
+    const bad = sync(limiter.check(other)).decision;
+    expect(bad.multiplier).toBeCloseTo(0.1, 5);
+    expect(bad.limit).toBe(6);
+  });
+
+  it('never penalises a client for the server’s 5xx', () => {
+    const { limiter } = setup();
+    const key = sync(limiter.check(get('/a'))).key;
+    for (let i = 0; i < 100; i++) sync(limiter.record(key, 503));
+    expect(sync(limiter.check(get('/a'))).decision.multiplier).toBe(1);
+  });
+
+  it('ignores the score when adaptive scoring is off', () => {
+    const { limiter } = setup({ adaptive: false });
+    expect(limiter.adaptive).toBeUndefined();
+    const key = sync(limiter.check(get('/a'))).key;
+    expect(limiter.record(key, 404)).toBeUndefined();
+    expect(sync(limiter.check(get('/a'))).decision.multiplier).toBe(1);
+  });
+
+  it('in production, no header a client sends changes its type, key or bucket', () => {
+    fc.assert(
+      fc.property(
+        fc.dictionary(
+          fc.oneof(
+            fc.constantFrom('user-agent', 'host', 'x-test-environment', 'x-automated-test', 'x-forwarded-for', 'x-real-ip', 'authorization', 'x-user-type'),
+            fc.string({ maxLength: 20 }).map((s) => s.toLowerCase()),
+          ),
+          fc.oneof(
+            fc.constantFrom('playwright', 'jest', 'cypress', 'selenium', 'localhost', '127.0.0.1', 'true', 'development', '10.0.0.1, 127.0.0.1'),
+            fc.string({ maxLength: 200 }),
+          ),
+        ),
+        (headers) => {
+          const plain = setup();
+          const spoofed = setup();
+          const a = sync(plain.limiter.check(get('/api/items')));
+          const b = sync(spoofed.limiter.check(get('/api/items', { headers })));
+          expect(b.userType).toBe('anonymous');
+          expect(b.key).toBe(a.key);
+          expect(b.decision).toEqual(a.decision);
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('identifies API-key clients by key and plan; an unknown key is not a free pass', () => {
+    const keys = new Map([['k-partner', { id: 'acme', plan: 'partner' }]]);
+    const { limiter } = setup({
+      apiKeys: {
+        resolve: (apiKey) => keys.get(apiKey),
+        plans: { partner: { capacity: 2_000, refillPerSecond: 200, burst: 500 } },
+      },
+    });
+    const partner = sync(limiter.check(get('/a', { headers: { 'x-api-key': 'k-partner' } })));
+    expect(partner.key).toBe('apikey:acme');
+    expect(partner.plan).toBe('partner');
+    expect(partner.decision.limit).toBe(2_500);
+    const unknown = sync(limiter.check(get('/a', { headers: { 'x-api-key': ['nope'] } })));
+    expect(unknown.key).toBe('ip:203.0.113.7');
+    expect(unknown.plan).toBeUndefined();
+    expect(unknown.decision.limit).toBe(60);
+  });
+
+  it('awaits an async API-key lookup', async () => {
+    const { limiter } = setup({
+      apiKeys: {
+        header: 'X-Key',
+        resolve: async (apiKey) => (apiKey === 'good' ? { id: 'p', plan: 'gold' } : undefined),
+        plans: { gold: { capacity: 10, refillPerSecond: 1, burst: 0 } },
+      },
+    });
+    const result = await limiter.check(get('/a', { headers: { 'x-key': 'good' } }));
+    expect(result.key).toBe('apikey:p');
+    expect(result.decision.limit).toBe(10);
+  });
+
+  it('logs a limited client once per window, not once per request', () => {
+    const { logger, lines } = recordingLogger();
+    const { clock, limiter } = setup({ logger });
+    for (let i = 0; i < 500; i++) limiter.check(get('/a'));
+    const warnings = lines.filter((line) => line.level === 'warn');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.message).toBe('Rate limit exceeded for ip:203.0.113.7');
+    expect(warnings[0]?.fields).toMatchObject({ key: 'ip:203.0.113.7', path: '/a', userType: 'anonymous' });
+    clock.advance(60_000);
+    for (let i = 0; i < 100; i++) limiter.check(get('/a'));
+    expect(lines.filter((line) => line.level === 'warn')).toHaveLength(2);
+  });
+
+  it('shares profile and cost changes with every instance on the store within the refresh interval', () => {
+    const clock = new ManualClock(T0);
+    const store = createReferenceStore({ clock });
+    const one = createLimiter({ store, clock });
+    const two = createLimiter({ store, clock, configRefreshMs: 500 });
+    sync(two.check(get('/warmup', { ip: '192.0.2.1' })));
+    sync(one.setProfile('anonymous', { capacity: 300 }));
+    sync(one.setEndpointCost('/api/v1/special', 7, 'post'));
+    expect(one.profiles().anonymous.capacity).toBe(300);
+    clock.advance(500);
+    sync(two.check(get('/warmup', { ip: '192.0.2.1' })));
+    expect(two.profiles().anonymous.capacity).toBe(300);
+    expect(two.endpointCosts.costOf('POST', '/api/v1/special')).toBe(7);
+    expect(two.endpointCosts.costOf('GET', '/api/v1/special')).toBe(1);
+    expect(sync(two.check(get('/x', { ip: '192.0.2.99' }))).decision.limit).toBe(310);
+    // A second write replaces the first rule rather than stacking.
+    sync(two.setEndpointCost('/api/v1/special', 2, 'POST'));
+    clock.advance(500);
+    sync(one.check(get('/warmup', { ip: '192.0.2.1' })));
+    expect(one.endpointCosts.costOf('POST', '/api/v1/special')).toBe(2);
+    expect(one.endpointCosts.costOf('POST', '/api/v1/auth/login')).toBe(5);
+  });
+
+  it('rejects bad settings at construction and at runtime, naming the option', () => {
+    const store = createReferenceStore();
+    expect(() => createLimiter({ store: undefined as unknown as Store })).toThrow(/^store must be a Store/);
+    expect(() => createLimiter({ store, ipv6Subnet: 0 })).toThrow(/^ipv6Subnet must be/);
+    expect(() => createLimiter({ store, configRefreshMs: 5_000 })).toThrow(/^configRefreshMs must be .*; got 5000/);
+    expect(() => createLimiter({ store, profiles: { robots: { capacity: 1, refillPerSecond: 1, burst: 0 } } as never })).toThrow(
+      /^profiles\.robots must be a user type/,
+    );
+    expect(() => createLimiter({ store, profiles: 'x' as never })).toThrow(/^profiles must be an object/);
+    expect(() => createLimiter({ store, profiles: { anonymous: { capacity: -5 } as never } })).toThrow(/capacity/);
+    expect(() => createLimiter({ store, apiKeys: { resolve: 'no' as never, plans: {} } })).toThrow(/^apiKeys\.resolve must be a function/);
+    const limiter = createLimiter({ store });
+    expect(() => limiter.setProfile('robots' as never, {})).toThrow(LimiterError);
+    expect(() => limiter.setProfile('anonymous', { refillPerSecond: Number.NaN })).toThrow(/refillPerSecond/);
+    expect(() => limiter.setEndpointCost('/x', 0)).toThrow(/cost/);
+  });
+
+  it('keeps answering when the shared config cannot be read, and logs it', async () => {
+    const { logger, lines } = recordingLogger();
+    const clock = new ManualClock(T0);
+    const base = createReferenceStore({ clock });
+    const failing: Store = { ...base, getConfig: () => Promise.reject(new Error('redis down')) };
+    const limiter = createLimiter({ store: failing, clock, logger });
+    expect((await limiter.check(get('/a'))).decision.allowed).toBe(true);
+    await limiter.refreshConfig();
+    expect(lines.some((line) => line.level === 'warn' && line.message.includes('shared rate-limit config'))).toBe(true);
+    const throwing: Store = { ...base, getConfig: () => { throw new Error('sync failure'); } };
+    expect(sync(createLimiter({ store: throwing, clock, logger }).check(get('/a'))).decision.allowed).toBe(true);
+    const invalid: Store = { ...base, getConfig: () => ({ version: 9, data: { profiles: { anonymous: { capacity: 'lots' } } } }) };
+    const tolerant = createLimiter({ store: invalid, clock, logger });
+    expect(sync(tolerant.check(get('/a'))).decision.limit).toBe(60);
+    expect(lines.some((line) => line.level === 'error')).toBe(true);
+  });
+
+  it('works the same over an asynchronous store', async () => {
+    const clock = new ManualClock(T0);
+    const base = createReferenceStore({ clock });
+    const asyncStore: Store = {
+      ...base,
+      consume: async (request) => base.consume(request),
+      record: async (key, outcome, adaptive) => base.record(key, outcome, adaptive),
+      getConfig: async () => base.getConfig(),
+      setConfig: async (data) => base.setConfig(data),
+    };
+    const limiter = createLimiter({ store: asyncStore, clock });
+    let admitted = 0;
+    for (let i = 0; i < 70; i++) if ((await limiter.check(get('/a'))).decision.allowed) admitted++;
+    expect(admitted).toBe(60);
+    await limiter.record('ip:203.0.113.7', 200);
+    await limiter.setProfile('authenticated', { burst: 0 });
+    expect(limiter.profiles().authenticated.burst).toBe(0);
+  });
+});
+
+describe('consumeAll', () => {
+  it('a request denied by one limit does not use up the others', () => {
+    const clock = new ManualClock(T0);
+    const store = createReferenceStore({ clock });
+    const wide = { key: 'ip:1', limitId: 'wide', spec: slidingWindow({ limit: 100, window: '60s' }), cost: 1 };
+    const narrow = { key: 'ip:1', limitId: 'narrow', spec: fixedWindow({ limit: 2, window: '60s' }), cost: 1 };
+    expect(sync(consumeAll(store, [wide, narrow])).allowed).toBe(true);
+    expect(sync(consumeAll(store, [wide, narrow])).allowed).toBe(true);
+    for (let i = 0; i < 10; i++) {
+      const denied = sync(consumeAll(store, [wide, narrow]));
+      expect(denied.allowed).toBe(false);
+      expect(denied.deniedBy).toBe(1);
+      expect(denied.decisions).toHaveLength(2);
+    }
+    expect(sync(store.get('ip:1'))?.limits.wide?.remaining).toBe(98);
+    expect(sync(consumeAll(store, [])).allowed).toBe(true);
+  });
+
+  it('refunds over an asynchronous store too', async () => {
+    const clock = new ManualClock(T0);
+    const base = createReferenceStore({ clock });
+    const asyncStore: Store = {
+      ...base,
+      consume: async (request) => base.consume(request),
+      refund: async (request) => base.refund(request),
+    };
+    const wide = { key: 'k', limitId: 'wide', spec: fixedWindow({ limit: 10, window: '1m' }), cost: 1 };
+    const narrow = { key: 'k', limitId: 'narrow', spec: fixedWindow({ limit: 1, window: '1m' }), cost: 1 };
+    await consumeAll(asyncStore, [wide, narrow]);
+    const denied = await consumeAll(asyncStore, [wide, narrow]);
+    expect(denied.allowed).toBe(false);
+    expect(base.get('k')?.limits.wide?.remaining).toBe(9);
+  });
+});
