@@ -13,5 +13,6 @@ export const sourceAliases: Record<string, string> = {
   '@micboard/limiter-express': `${root}packages/express/src/index.ts`,
   '@micboard/limiter-koa': `${root}packages/koa/src/index.ts`,
   '@micboard/shure-client': `${root}packages/shure-client/src/index.ts`,
+  '@micboard/shure-mock': `${root}apps/shure-mock/src/index.ts`,
   '@micboard/test-utils': `${root}packages/test-utils/src/index.ts`,
 };

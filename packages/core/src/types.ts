@@ -122,7 +122,9 @@ export interface AdaptiveState {
   /** Stored multiplier as of `lastSeen` (before idle drift and long-term bonus). */
   readonly multiplier: number;
   readonly firstSeen: number;
+  /** Time of the last scored outcome (success or failure); neutral outcomes leave it alone. */
   readonly lastSeen: number;
+  /** Every recorded outcome, neutral ones included. */
   readonly requests: number;
   readonly successes: number;
   readonly failures: number;
