@@ -12,7 +12,7 @@ let harness: RedisClusterHarness;
 let cluster: Cluster;
 beforeAll(async () => {
   harness = await startRedisCluster(3);
-  cluster = await harness.connect();
+  cluster = await harness.connect({ enableOfflineQueue: false });
 }, 60_000);
 afterAll(async () => {
   await cluster?.quit().catch(() => undefined);
