@@ -17,8 +17,7 @@ export const TIME_EPSILON = 1e-3;
 
 /** `floor(x + EPSILON)` clamped to [0, limit]: the whole units a decision reports as remaining. */
 export function wholeRemaining(units: number, limit: number): number {
-  const whole = Math.floor(units + EPSILON);
-  return whole < 0 ? 0 : whole > limit ? limit : whole;
+  return Math.min(Math.max(Math.floor(units + EPSILON), 0), limit);
 }
 
 /** A wait in ms rounded up to a whole ms, 0 when nothing is left to wait. */

@@ -98,8 +98,7 @@ export function gcraStep(
 
 /** Whole tokens in `ms` of bucket time, clamped to [0, limit]. */
 function remainingOf(ms: number, interval: number, limit: number): number {
-  const whole = Math.floor(ms / interval);
-  return whole < 0 ? 0 : whole > limit ? limit : whole;
+  return Math.min(Math.max(Math.floor(ms / interval), 0), limit);
 }
 
 /**

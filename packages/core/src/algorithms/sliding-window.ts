@@ -33,6 +33,6 @@ export function slidingWindow(options: SlidingWindowOptions): SlidingWindowSpec 
     algorithm: 'sliding-window',
     limit: integer('limit', options.limit, 1),
     windowMs: windowOption('window', options.window),
-    precision: oneOf('precision', options.precision ?? 'exact', ['exact', 'approximate'] as const),
+    precision: oneOf('precision', options.precision === undefined ? 'exact' : options.precision, ['exact', 'approximate'] as const),
   });
 }

@@ -30,7 +30,7 @@ export function validateSpec(spec: unknown, option = 'spec'): LimitSpec {
       algorithm,
       capacity: positive(`${option}.capacity`, data.capacity),
       refillPerSecond: positive(`${option}.refillPerSecond`, data.refillPerSecond),
-      burst: nonNegative(`${option}.burst`, data.burst ?? 0),
+      burst: nonNegative(`${option}.burst`, data.burst === undefined ? 0 : data.burst),
     });
   }
   const limit = integer(`${option}.limit`, data.limit, 1);
@@ -39,7 +39,7 @@ export function validateSpec(spec: unknown, option = 'spec'): LimitSpec {
       ? windowOption(`${option}.window`, data.window as Duration)
       : positive(`${option}.windowMs`, data.windowMs);
   if (algorithm === 'fixed-window') return Object.freeze({ algorithm, limit, windowMs });
-  const precision = oneOf(`${option}.precision`, data.precision ?? 'exact', PRECISIONS);
+  const precision = oneOf(`${option}.precision`, data.precision === undefined ? 'exact' : data.precision, PRECISIONS);
   return Object.freeze({ algorithm, limit, windowMs, precision });
 }
 
@@ -89,7 +89,6 @@ function scaledLimit(limit: number, multiplier: number): number {
 }
 
 /** The error for a spec whose `algorithm` is none of the known ones (plain data that skipped validation). */
-export function unknownAlgorithm(spec: unknown): Error {
-  const algorithm = typeof spec === 'object' && spec !== null ? (spec as { algorithm?: unknown }).algorithm : spec;
-  return invalidOption('spec.algorithm', algorithm, `one of ${ALGORITHMS.map((a) => JSON.stringify(a)).join(', ')}`);
+export function unknownAlgorithm(spec: { readonly algorithm?: unknown }): Error {
+  return invalidOption('spec.algorithm', spec.algorithm, `one of ${ALGORITHMS.map((a) => JSON.stringify(a)).join(', ')}`);
 }

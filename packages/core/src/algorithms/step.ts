@@ -12,7 +12,7 @@ import { unknownAlgorithm } from './specs.js';
 
 function checkCost(cost: number): void {
   // Written to reject NaN as well: NaN fails every comparison.
-  if (!(cost >= 0 && cost < Infinity)) throw invalidOption('cost', cost, 'a finite number of at least 0');
+  if (typeof cost !== 'number' || !(cost >= 0 && cost < Infinity)) throw invalidOption('cost', cost, 'a finite number of at least 0');
 }
 
 /**

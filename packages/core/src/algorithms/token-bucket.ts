@@ -1,6 +1,6 @@
 import { nonNegative, positive } from '../validate.js';
 import { invalidOption } from '../errors.js';
-import type { Decision, GcraSpec, RateSpec, StepResult, TokenBucketSpec } from '../types.js';
+import type { Decision, GcraSpec, StepResult, TokenBucketSpec } from '../types.js';
 import { EPSILON, waitMs, wholeRemaining } from './constants.js';
 
 /** Options of {@link tokenBucket} and {@link gcra}. */
@@ -35,7 +35,7 @@ export function bucketOptions(options: BucketOptions): { capacity: number; refil
   return {
     capacity: positive('capacity', options.capacity),
     refillPerSecond: positive('refillPerSecond', options.refillPerSecond),
-    burst: nonNegative('burst', options.burst ?? 0),
+    burst: nonNegative('burst', options.burst === undefined ? 0 : options.burst),
   };
 }
 
@@ -135,9 +135,4 @@ export function isTokenBucketState(value: unknown): value is TokenBucketState {
     typeof (value as TokenBucketState).tokens === 'number' &&
     typeof (value as TokenBucketState).updatedAt === 'number'
   );
-}
-
-/** The rate-shaped spec's bucket size `B = capacity + burst` and ms per token `T = 1000 / r`. */
-export function bucketShape(spec: RateSpec): { size: number; interval: number } {
-  return { size: spec.capacity + spec.burst, interval: 1000 / spec.refillPerSecond };
 }

@@ -109,3 +109,21 @@ export function checkDecision(d: Decision): void {
   if (d.exceedsLimit && d.allowed) throw new Error('exceedsLimit yet allowed');
   if (!Number.isFinite(d.resetAt)) throw new Error(`resetAt ${d.resetAt}`);
 }
+
+/** The same sequence with a first step that does not go back: a clock can only step back from a time it has shown. */
+export function firstForward(seq: readonly Op[]): Op[] {
+  return seq.map((op, i) => (i === 0 ? { dt: Math.max(0, op.dt), cost: op.cost } : op));
+}
+
+/** The same sequence on a clock that stands still instead of stepping back, until real time catches up. */
+export function stoodStill(seq: readonly Op[]): Op[] {
+  let t = 0;
+  let shown = 0;
+  return seq.map(({ dt, cost }) => {
+    t += dt;
+    const next = Math.max(shown, t);
+    const step = next - shown;
+    shown = next;
+    return { dt: step, cost };
+  });
+}

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   EPSILON,
   TIME_EPSILON,
@@ -21,6 +21,7 @@ import {
   bucketSpec,
   checkDecision,
   dyadicRate,
+  firstForward,
   forwardDt,
   ops,
   replay,
@@ -28,6 +29,9 @@ import {
   type Op,
   type Replayed,
 } from './arbitraries.js';
+
+// 1,000-run properties take seconds on a busy machine: give them room rather than flake.
+vi.setConfig({ testTimeout: 120_000 });
 
 const anonymous = tokenBucket({ capacity: 50, refillPerSecond: 5, burst: 10 });
 
@@ -244,9 +248,10 @@ describe('token bucket and GCRA properties', () => {
   it('a clock that steps back never grants extra capacity (unit costs: admitted count never larger)', () => {
     fc.assert(
       fc.property(bucketSpec(), start, ops(anyDt, fc.constant(1)), (spec, t0, seq) => {
-        const forward: Op[] = seq.map(({ dt, cost }) => ({ dt: Math.max(0, dt), cost }));
+        const stepped = firstForward(seq);
+        const forward: Op[] = stepped.map(({ dt, cost }) => ({ dt: Math.max(0, dt), cost }));
         for (const run of [viaStep(spec), viaReference(spec)] as const) {
-          const back = admitted(replay(run as never, t0, seq));
+          const back = admitted(replay(run as never, t0, stepped));
           const fwd = admitted(replay(run as never, t0, forward));
           expect(back).toBeLessThanOrEqual(fwd);
         }

@@ -1,0 +1,329 @@
+import fc from 'fast-check';
+import { describe, expect, it, vi } from 'vitest';
+import {
+  LimiterError,
+  fixedWindow,
+  gcra,
+  inspect,
+  refundStep,
+  reserveStep,
+  slidingWindow,
+  step,
+  tokenBucket,
+  tokenBucketStep,
+  type LimitSpec,
+  type StepResult,
+} from '@micboard/limiter-core';
+import {
+  RUNS,
+  anyDt,
+  anyRate,
+  asGcra,
+  bucketSpec,
+  checkDecision,
+  fixedSpec,
+  forwardDt,
+  ops,
+  replay,
+  start,
+  windowSpec,
+  type Replayed,
+} from './arbitraries.js';
+
+// 1,000-run properties take seconds on a busy machine: give them room rather than flake.
+vi.setConfig({ testTimeout: 120_000 });
+
+const anySpec: fc.Arbitrary<LimitSpec> = fc.oneof(
+  bucketSpec(),
+  bucketSpec().map(asGcra),
+  windowSpec('exact'),
+  windowSpec('approximate'),
+  fixedSpec,
+);
+const anyCost = fc.oneof({ weight: 5, arbitrary: fc.integer({ min: 1, max: 5 }) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 30 }) });
+const run = (spec: LimitSpec) => (state: unknown, cost: number, now: number): StepResult<unknown> => step(spec, state, cost, now);
+
+/** A deep, frozen copy: a step that tried to change its input state would throw. */
+function frozen<T>(value: T): T {
+  if (typeof value !== 'object' || value === null) return value;
+  for (const inner of Object.values(value)) frozen(inner);
+  return Object.freeze(value);
+}
+
+function code(fn: () => unknown): { option: string | undefined; value: unknown } {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(LimiterError);
+    expect((error as LimiterError).code).toBe('INVALID_OPTION');
+    return { option: (error as LimiterError).option, value: (error as LimiterError).value };
+  }
+  throw new Error('did not throw');
+}
+
+describe('step, for every algorithm', () => {
+  it('treats the state as immutable input and keeps every decision invariant', () => {
+    fc.assert(
+      fc.property(anySpec, start, ops(anyDt, anyCost, 40), (spec, t0, seq) => {
+        let state: unknown;
+        let t = t0;
+        for (const { dt, cost } of seq) {
+          t += dt;
+          const snapshot = JSON.stringify(state);
+          const result = step(spec, frozen(state), cost, t);
+          expect(JSON.stringify(state)).toBe(snapshot);
+          checkDecision(result.decision);
+          state = result.state;
+        }
+      }),
+      RUNS,
+    );
+  });
+
+  it('an earlier time never admits more than a later one on the same state (the clock stepping back never helps)', () => {
+    fc.assert(
+      fc.property(anySpec, start, ops(anyDt, anyCost, 40), anyCost, fc.integer({ min: 0, max: 20_000 }), (spec, t0, seq, cost, back) => {
+        const steps = replay(run(spec), t0, seq);
+        const last = steps[steps.length - 1] as Replayed<unknown>;
+        const later = step(spec, last.after, cost, last.t).decision;
+        const earlier = step(spec, last.after, cost, last.t - back).decision;
+        if (earlier.allowed) expect(later.allowed).toBe(true);
+        expect(inspect(spec, last.after, last.t - back).remaining).toBeLessThanOrEqual(inspect(spec, last.after, last.t).remaining);
+      }),
+      RUNS,
+    );
+  });
+
+  it('inspect is a zero-cost look that changes nothing', () => {
+    fc.assert(
+      fc.property(anySpec, start, ops(anyDt, anyCost, 40), fc.integer({ min: -1000, max: 100_000 }), (spec, t0, seq, dt) => {
+        const steps = replay(run(spec), t0, seq);
+        const last = steps[steps.length - 1] as Replayed<unknown>;
+        const state = frozen(last.after);
+        const snapshot = JSON.stringify(state);
+        const look = inspect(spec, state, last.t + dt);
+        expect(JSON.stringify(state)).toBe(snapshot);
+        const { limit, remaining, resetAt } = step(spec, state, 0, last.t + dt).decision;
+        expect(look).toEqual({ limit, remaining, resetAt });
+        expect(look.remaining).toBeGreaterThanOrEqual(0);
+        expect(look.remaining).toBeLessThanOrEqual(look.limit);
+      }),
+      RUNS,
+    );
+  });
+
+  it('reports remaining 0, not less, when a state holds more than a scaled-down limit', () => {
+    const log = step(slidingWindow({ limit: 5, window: 1000 }), undefined, 5, 100).state;
+    expect(inspect(slidingWindow({ limit: 3, window: 1000 }), log, 200)).toEqual({ limit: 3, remaining: 0, resetAt: 1100 });
+    const counters = { windowStart: 0, previous: 0, current: 5 };
+    expect(inspect(slidingWindow({ limit: 3, window: 1000, precision: 'approximate' }), counters, 200).remaining).toBe(0);
+    expect(inspect(fixedWindow({ limit: 3, window: 1000 }), { windowStart: 0, count: 5 }, 200).remaining).toBe(0);
+    // A TAT set under a larger bucket lies further ahead than the smaller bucket's tau.
+    const tat = step(gcra({ capacity: 10, refillPerSecond: 1 }), undefined, 10, 0).state;
+    expect(inspect(gcra({ capacity: 2, refillPerSecond: 1 }), tat, 0)).toEqual({ limit: 2, remaining: 0, resetAt: 10_000 });
+  });
+
+  it('inspect of no state is a full limit', () => {
+    expect(inspect(tokenBucket({ capacity: 50, refillPerSecond: 5, burst: 10 }), undefined, 5)).toEqual({ limit: 60, remaining: 60, resetAt: 5 });
+    expect(inspect(slidingWindow({ limit: 3, window: 10 }), undefined, 5)).toEqual({ limit: 3, remaining: 3, resetAt: 5 });
+    expect(inspect(fixedWindow({ limit: 3, window: 10 }), undefined, 5)).toEqual({ limit: 3, remaining: 3, resetAt: 10 });
+  });
+
+  it('runs token buckets on one number of GCRA state, and converts a readable bucket state', () => {
+    const spec = tokenBucket({ capacity: 4, refillPerSecond: 2 });
+    const first = step(spec, undefined, 3, 1000);
+    expect(first.state).toBe(2500);
+    const readable = tokenBucketStep(undefined, spec, 3, 1000);
+    expect(step(spec, readable.state, 2, 1600).decision).toEqual(tokenBucketStep(readable.state, spec, 2, 1600).decision);
+    expect(step(spec, { tokens: 99, updatedAt: 0 }, 4, 0).decision.allowed).toBe(true);
+  });
+
+  it('treats a state of another shape as no state (the limit changed algorithm)', () => {
+    const fixedState = step(fixedWindow({ limit: 1, window: 1000 }), undefined, 1, 10).state;
+    const bucket = gcra({ capacity: 1, refillPerSecond: 1 });
+    expect(step(bucket, fixedState, 1, 10).decision.allowed).toBe(true);
+    expect(step(bucket, Number.NaN, 1, 10).state).toBe(1010);
+    const log = step(slidingWindow({ limit: 1, window: 1000 }), undefined, 1, 10).state;
+    expect(step(fixedWindow({ limit: 1, window: 1000 }), log, 1, 10).decision.allowed).toBe(true);
+    expect(step(slidingWindow({ limit: 1, window: 1000, precision: 'approximate' }), fixedState, 1, 10).decision.allowed).toBe(true);
+    expect(step(slidingWindow({ limit: 1, window: 1000 }), fixedState, 1, 10).decision.allowed).toBe(true);
+    expect(step(slidingWindow({ limit: 1, window: 1000 }), [1, 2, 3], 1, 10).decision.allowed).toBe(true);
+  });
+
+  it('rejects a bad cost or an unknown algorithm', () => {
+    const spec = gcra({ capacity: 1, refillPerSecond: 1 });
+    for (const cost of [-1, Number.NaN, Number.POSITIVE_INFINITY, '1']) {
+      expect(code(() => step(spec, undefined, cost as number, 0))).toEqual({ option: 'cost', value: cost });
+      expect(code(() => refundStep(spec, undefined, cost as number, 0))).toEqual({ option: 'cost', value: cost });
+      expect(code(() => reserveStep(spec, undefined, cost as number, 0, 10))).toEqual({ option: 'cost', value: cost });
+    }
+    const leaky = { algorithm: 'leaky' } as unknown as LimitSpec;
+    expect(code(() => step(leaky, undefined, 1, 0))).toEqual({ option: 'spec.algorithm', value: 'leaky' });
+    expect(code(() => refundStep(leaky, undefined, 1, 0))).toEqual({ option: 'spec.algorithm', value: 'leaky' });
+    expect(code(() => reserveStep(fixedWindow({ limit: 1, window: 1 }) as never, undefined, 1, 0, 0))).toEqual({
+      option: 'spec.algorithm',
+      value: 'fixed-window',
+    });
+    for (const maxWaitMs of [-1, Number.NaN, '5']) {
+      expect(code(() => reserveStep(spec, undefined, 1, 0, maxWaitMs as number))).toEqual({ option: 'maxWaitMs', value: maxWaitMs });
+    }
+  });
+});
+
+describe('refundStep', () => {
+  it('refund then the same consume is allowed again, with the same decision', () => {
+    fc.assert(
+      fc.property(anySpec, start, ops(anyDt, anyCost, 40), anyCost, fc.integer({ min: 0, max: 500 }), (spec, t0, seq, cost, dt) => {
+        const steps = replay(run(spec), t0, seq);
+        const last = steps[steps.length - 1] as Replayed<unknown>;
+        const now = last.t + dt;
+        const taken = step(spec, last.after, cost, now);
+        if (!taken.decision.allowed) return;
+        const refunded = refundStep(spec, frozen(taken.state), cost, now);
+        const again = step(spec, refunded, cost, now);
+        expect(again.decision.allowed).toBe(true);
+        expect(again.decision.remaining).toBe(taken.decision.remaining);
+      }),
+      RUNS,
+    );
+  });
+
+  it('never gives back more than empty, and never takes capacity away', () => {
+    fc.assert(
+      fc.property(anySpec, start, ops(anyDt, anyCost, 40), fc.integer({ min: 1, max: 100 }), (spec, t0, seq, cost) => {
+        const steps = replay(run(spec), t0, seq);
+        const last = steps[steps.length - 1] as Replayed<unknown>;
+        const before = inspect(spec, last.after, last.t);
+        const after = inspect(spec, refundStep(spec, last.after, cost, last.t), last.t);
+        expect(after.remaining).toBeGreaterThanOrEqual(before.remaining);
+        expect(after.remaining).toBeLessThanOrEqual(after.limit);
+        if (spec.algorithm !== 'sliding-window' || spec.precision === 'exact') {
+          // A refund of everything leaves the limit as good as new (the approximate window's
+          // previous window is history it cannot give back).
+          const all = refundStep(spec, last.after, 1e6, last.t);
+          expect(inspect(spec, all, last.t).remaining).toBe(inspect(spec, undefined, last.t).remaining);
+        }
+      }),
+      RUNS,
+    );
+  });
+
+  it('buckets: tat -= cost * T, never below now, and a full bucket is left as it is', () => {
+    const spec = gcra({ capacity: 10, refillPerSecond: 10 });
+    expect(refundStep(spec, 5000, 2, 4000)).toBe(4800);
+    expect(refundStep(spec, 4100, 2, 4000)).toBe(4000);
+    expect(refundStep(spec, 3000, 2, 4000)).toBe(3000);
+    expect(refundStep(spec, undefined, 2, 4000)).toBeUndefined();
+    expect(refundStep(tokenBucket({ capacity: 10, refillPerSecond: 10 }), { tokens: 5, updatedAt: 4000 }, 2, 4000)).toBe(4300);
+  });
+
+  it('windows: current counts drop, never below 0; ended windows and foreign states are left alone', () => {
+    const fixed = fixedWindow({ limit: 5, window: 1000 });
+    expect(refundStep(fixed, { windowStart: 1000, count: 3 }, 2, 1500)).toEqual({ windowStart: 1000, count: 1 });
+    expect(refundStep(fixed, { windowStart: 1000, count: 3 }, 5, 1500)).toEqual({ windowStart: 1000, count: 0 });
+    const ended = { windowStart: 0, count: 3 };
+    expect(refundStep(fixed, ended, 1, 1500)).toBe(ended);
+    expect(refundStep(fixed, 'junk', 1, 1500)).toBe('junk');
+    const approx = slidingWindow({ limit: 5, window: 1000, precision: 'approximate' });
+    expect(refundStep(approx, { windowStart: 1000, previous: 4, current: 3 }, 1, 1500)).toEqual({ windowStart: 1000, previous: 4, current: 2 });
+    const old = { windowStart: 0, previous: 4, current: 3 };
+    expect(refundStep(approx, old, 1, 1500)).toBe(old);
+    expect(refundStep(approx, undefined, 1, 1500)).toBeUndefined();
+    const exact = slidingWindow({ limit: 5, window: 1000 });
+    expect(refundStep(exact, [100, 1, 900, 2, 1000, 3], 4, 1050)).toEqual([100, 1, 900, 1]);
+    expect(refundStep(exact, [100, 1, 900, 2, 1000, 3], 3, 1200)).toEqual([900, 2]);
+    expect(refundStep(exact, [100, 1, 900, 2], 0.5, 1000)).toEqual([100, 1, 900, 1.5]);
+    expect(refundStep(exact, [], 1, 1000)).toEqual([]);
+    expect(refundStep(exact, { count: 1 }, 1, 1000)).toEqual({ count: 1 });
+  });
+});
+
+describe('reserveStep', () => {
+  it('never grants beyond maxWait; a refusal books nothing', () => {
+    fc.assert(
+      fc.property(
+        bucketSpec(),
+        start,
+        fc.array(fc.record({ dt: forwardDt, cost: fc.integer({ min: 1, max: 5 }), maxWait: fc.integer({ min: 0, max: 5000 }) }), {
+          minLength: 1,
+          maxLength: 40,
+        }),
+        (spec, t0, seq) => {
+          let state: unknown;
+          let t = t0;
+          for (const { dt, cost, maxWait } of seq) {
+            t += dt;
+            const result = reserveStep(spec, state, cost, t, maxWait);
+            const { granted, delayMs } = result.reservation;
+            expect(Number.isInteger(delayMs)).toBe(true);
+            expect(delayMs).toBeGreaterThanOrEqual(0);
+            if (granted) expect(delayMs).toBeLessThanOrEqual(maxWait);
+            else {
+              expect(delayMs).toBeGreaterThan(maxWait);
+              expect(result.state).toBe(state);
+            }
+            state = result.state;
+          }
+        },
+      ),
+      RUNS,
+    );
+  });
+
+  it('spaces calls T = 1000 / r apart once the bucket is spent', () => {
+    fc.assert(
+      fc.property(anyRate, fc.integer({ min: 0, max: 3 }), start, fc.integer({ min: 2, max: 30 }), (rate, burst, now, calls) => {
+        const spec = gcra({ capacity: 1, refillPerSecond: rate, burst });
+        const interval = 1000 / rate;
+        let state: unknown;
+        for (let k = 0; k < calls; k++) {
+          const { reservation, state: next } = reserveStep(spec, state, 1, now, Number.POSITIVE_INFINITY);
+          state = next;
+          expect(reservation.granted).toBe(true);
+          // The k-th call (0-based) may go once k - burst tokens have refilled: ceil of that, or
+          // 1 ms more where a long queue's TAT has drifted by float rounding above a whole ms.
+          const ideal = Math.max(0, (k - burst) * interval);
+          expect(reservation.delayMs).toBeGreaterThanOrEqual(Math.floor(ideal));
+          expect(reservation.delayMs).toBeLessThanOrEqual(Math.ceil(ideal) + 1);
+        }
+      }),
+      RUNS,
+    );
+  });
+
+  it('follows the seed: 5 calls per second, the second call waits 200 ms, one 300 ms later goes at once', () => {
+    const spec = gcra({ capacity: 1, refillPerSecond: 5 });
+    const a = reserveStep(spec, undefined, 1, 10_000, 1000);
+    expect(a.reservation).toEqual({ granted: true, delayMs: 0 });
+    const b = reserveStep(spec, a.state, 1, 10_000, 1000);
+    expect(b.reservation).toEqual({ granted: true, delayMs: 200 });
+    const c = reserveStep(spec, b.state, 1, 10_700, 1000);
+    expect(c.reservation).toEqual({ granted: true, delayMs: 0 });
+    const refused = reserveStep(spec, c.state, 1, 10_700, 100);
+    expect(refused.reservation).toEqual({ granted: false, delayMs: 200 });
+    expect(refused.state).toBe(c.state);
+    // A reservation reads a readable bucket state too.
+    expect(reserveStep(tokenBucket({ capacity: 1, refillPerSecond: 5 }), { tokens: 0, updatedAt: 10_000 }, 1, 10_000, 500).reservation).toEqual({
+      granted: true,
+      delayMs: 200,
+    });
+  });
+
+  it('agrees with step: a call reserved with no wait would also have been admitted', () => {
+    fc.assert(
+      fc.property(bucketSpec(), start, ops(forwardDt, fc.integer({ min: 1, max: 5 }), 40), (spec, t0, seq) => {
+        let state: unknown;
+        let t = t0;
+        for (const { dt, cost } of seq) {
+          t += dt;
+          const admitted = step(spec, state, cost, t);
+          const reserved = reserveStep(spec, state, cost, t, 0);
+          expect(reserved.reservation.granted).toBe(admitted.decision.allowed);
+          if (admitted.decision.allowed) expect(reserved.state).toBe(admitted.state);
+          state = admitted.state;
+        }
+      }),
+      RUNS,
+    );
+  });
+});
