@@ -21,7 +21,7 @@ function checkCost(cost: number): void {
  * shape (the spec for this limit changed) counts as none.
  *
  * Token buckets run through the GCRA math ({@link gcraStep}), so their state is one number; a
- * readable {@link TokenBucketState} passed in is converted. Sliding windows run
+ * readable `TokenBucketState` passed in is converted. Sliding windows run
  * {@link exactWindowStep} or {@link approximateWindowStep} by `precision`.
  *
  * Throws `INVALID_OPTION` for a cost that is not a finite number >= 0, or an unknown algorithm.
@@ -77,12 +77,20 @@ export function refundStep(spec: LimitSpec, state: unknown, cost: number, now: n
 }
 
 /**
- * "When may this call go?" for outgoing throttles, on GCRA state (see `gcraReserve` in the
- * JSDoc of the algorithm): `newTat = max(tat, now) + cost * T`,
- * `delayMs = max(0, ceil(newTat - now - tau))`; granted iff `delayMs <= maxWaitMs`, and only
- * then is the state advanced to `newTat` (a refused reservation returns `state` unchanged).
+ * "When may this call go?" for outgoing throttles, on GCRA state. With `T`, `tau`, `debt` and
+ * the slack `s` as in {@link gcraStep}: `newTat = max(tat, now) + cost * T` and
+ * `delayMs = max(0, ceil(debt + cost * T - tau - s))` (that is `ceil(newTat - now - tau)`,
+ * computed without the rounding of absolute times). Granted iff `delayMs <= maxWaitMs`, and
+ * only then is the state advanced to `newTat`; a refused reservation returns `state` unchanged
+ * (the same reference). Once the bucket is spent, one-unit reservations at the same `now` get
+ * delays of about `k * T`: calls spaced `T` apart.
+ *
  * Throws `INVALID_OPTION` for a spec that is not a bucket, a bad cost, or a negative/NaN
  * `maxWaitMs` (`Infinity` waits as long as it takes).
+ *
+ * @example
+ * const { reservation, state: next } = reserveStep(spec, state, 1, clock.now(), 30_000);
+ * if (reservation.granted) { state = next; await sleep(reservation.delayMs); }
  */
 export function reserveStep(
   spec: RateSpec,
