@@ -1,4 +1,6 @@
 import {
+  EPSILON,
+  TIME_EPSILON,
   effectiveMultiplier,
   inspect,
   invalidOption,
@@ -27,7 +29,7 @@ import type {
   StoreDecision,
 } from '@micboard/limiter-core';
 import { bucketStep, type BucketOut } from './bucket.js';
-import { LIMITED, SlotTable } from './slot-table.js';
+import { SlotTable } from './slot-table.js';
 
 /** Options of {@link createMemoryStore}. */
 export interface MemoryStoreOptions {
@@ -37,7 +39,7 @@ export interface MemoryStoreOptions {
    * Most client states kept per limit (each `limitId` and algorithm has its own table, and so do
    * adaptive scores). When a table is full the least recently active state that is not currently
    * limited is evicted; limited clients are kept (the table may then exceed this) until their
-   * state expires. About 90 bytes per token-bucket state.
+   * state expires. About 45 bytes per token-bucket state plus the key string.
    * @default 100_000
    */
   readonly maxKeys?: number;
@@ -211,12 +213,12 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     const m = multiplier;
     const decision =
       m === 1
-        ? bucketStep(spec.capacity, spec.burst, spec.refillPerSecond, slot === undefined ? now : (table.expires[slot] as number), request.cost, now, 1, out)
+        ? bucketStep(spec.capacity, spec.burst, spec.refillPerSecond, slot === undefined ? now : (table.data[slot * 2] as number), request.cost, now, 1, out)
         : bucketStep(
             spec.capacity * m,
             spec.burst * m,
             spec.refillPerSecond * m,
-            slot === undefined ? now : (table.expires[slot] as number),
+            slot === undefined ? now : (table.data[slot * 2] as number),
             request.cost,
             now,
             m,
@@ -228,7 +230,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       slot = table.insert(key, now);
       warnOverflow(table);
     }
-    table.expires[slot] = out.tat;
+    table.data[slot * 2] = out.tat;
     table.touch(slot, now, !decision.allowed);
     return decision;
   };
@@ -256,9 +258,29 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     }
     values[slot] = result.state;
     // resetAt is when the window is clear again: from then on the state is the same as none.
-    table.expires[slot] = decision.resetAt;
+    table.data[slot * 2] = decision.resetAt;
     table.touch(slot, now, !decision.allowed);
     return { ...decision, multiplier };
+  };
+
+  // The hot path's spec (the caller's object, validated), its table, and its constants as
+  // gcraStep computes them (same expressions, same order).
+  let fastSpec: LimitSpec | undefined;
+  let fastTable: SlotTable | undefined;
+  let bInterval = 0;
+  let bSlack = 0;
+  let bTau = 0;
+  let bTauSlack = 0;
+  let bSizeEps = 0;
+  let bLimit = 0;
+  const shapeOf = (spec: RateSpec): void => {
+    const size = spec.capacity + spec.burst;
+    bInterval = 1000 / spec.refillPerSecond;
+    bSlack = EPSILON * bInterval + TIME_EPSILON;
+    bTau = size * bInterval;
+    bTauSlack = bTau + bSlack;
+    bSizeEps = size + EPSILON;
+    bLimit = Math.floor(size + EPSILON);
   };
 
   const bucketOf = (spec: LimitSpec): spec is RateSpec =>
@@ -275,7 +297,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   };
 
   const stateOf = (held: Held<unknown>, slot: number): unknown =>
-    held.table.values ? held.table.values[slot] : held.table.expires[slot];
+    held.table.values ? held.table.values[slot] : held.table.data[slot * 2];
 
   const snapshot = (key: string, now: number): ClientSnapshot | undefined => {
     const limits: Record<string, { limit: number; remaining: number; resetAt: number }> = {};
@@ -305,20 +327,87 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   /** Every table, scores first: list() and cleanup() walk them in this order. */
   const allTables = (): SlotTable<unknown>[] => [scores as SlotTable<unknown>, ...tables.map((h) => h.table)];
 
+  const admitted = (now: number, ahead: number): StoreDecision => {
+    const wait = ahead - bSlack;
+    const whole = Math.floor((bTau - ahead + bSlack) / bInterval);
+    return {
+      allowed: true,
+      limit: bLimit,
+      remaining: whole < 0 ? 0 : whole > bLimit ? bLimit : whole,
+      resetAt: now + (wait > 0 ? Math.ceil(wait) : 0),
+      retryAfter: 0,
+      exceedsLimit: false,
+      multiplier: 1,
+    };
+  };
+
+  const denied = (now: number, ahead: number, debt: number): StoreDecision => {
+    const retry = Math.ceil(ahead - bTau - bSlack);
+    const wait = debt - bSlack;
+    const whole = Math.floor((bTau - debt + bSlack) / bInterval);
+    return {
+      allowed: false,
+      limit: bLimit,
+      remaining: whole < 0 ? 0 : whole > bLimit ? bLimit : whole,
+      resetAt: now + (wait > 0 ? Math.ceil(wait) : 0),
+      retryAfter: retry > 1 ? retry : 1,
+      exceedsLimit: false,
+      multiplier: 1,
+    };
+  };
+
+  /** Every consume that is not the hot path; it also (re)arms the hot path for the next one. */
+  const consumeSlow = (request: ConsumeRequest): StoreDecision => {
+    fastSpec = undefined;
+    fastTable = undefined;
+    const spec = checkSpec(request.spec);
+    const cost = request.cost;
+    // Written to reject NaN too: NaN fails every comparison.
+    if (!(cost >= 0 && cost < Infinity)) throw invalidOption('cost', cost, 'a finite number of at least 0');
+    const now = clock.now();
+    const limitId = request.limitId ?? DEFAULT_LIMIT_ID;
+    const g = group(limitId);
+    const multiplier = request.adaptive === undefined ? 1 : multiplierOf(request.key, request.adaptive, now);
+    if (!bucketOf(spec)) return consumeWindow(g, limitId, request, spec, now, multiplier);
+    const decision = consumeBucket(g, limitId, request, spec, now, multiplier);
+    if (request.limitId === undefined && request.adaptive === undefined && g.bucket !== undefined) {
+      shapeOf(spec);
+      fastSpec = request.spec;
+      fastTable = g.bucket.table;
+    }
+    return decision;
+  };
+
   const store: MemoryStore = {
     name: 'memory',
     now: () => clock.now(),
     size: () => allTables().reduce((n, t) => n + t.size, 0),
 
     consume(request: ConsumeRequest): StoreDecision {
-      const spec = checkSpec(request.spec);
-      checkCost(request.cost);
-      const now = clock.now();
-      const limitId = request.limitId ?? DEFAULT_LIMIT_ID;
-      const g = group(limitId);
-      const multiplier = request.adaptive === undefined ? 1 : multiplierOf(request.key, request.adaptive, now);
-      if (bucketOf(spec)) return consumeBucket(g, limitId, request, spec, now, multiplier);
-      return consumeWindow(g, limitId, request, spec, now, multiplier);
+      // The hot path: the default limit's token bucket, for the spec object seen last, for a
+      // client with state. Kept small so the engine can inline it into the caller, where the
+      // request and decision objects need not be allocated at all. Same math as gcraStep.
+      const table = fastTable;
+      if (request.spec === fastSpec && table !== undefined && request.limitId === undefined && request.adaptive === undefined) {
+        const cost = request.cost;
+        const slot = table.index.get(request.key);
+        if (slot !== undefined && cost >= 0 && cost <= bSizeEps) {
+          const now = clock.now();
+          const data = table.data;
+          const i = slot * 2;
+          const tat = data[i] as number;
+          const debt = tat > now ? tat - now : 0;
+          const ahead = debt + cost * bInterval;
+          if (ahead <= bTauSlack) {
+            data[i] = (tat > now ? tat : now) + cost * bInterval;
+            data[i + 1] = now;
+            return admitted(now, ahead);
+          }
+          data[i + 1] = -now - 1;
+          return denied(now, ahead, debt);
+        }
+      }
+      return consumeSlow(request);
     },
 
     refund(request: ConsumeRequest): void {
@@ -335,10 +424,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       if (held.table.values) {
         held.table.values[slot] = state;
       } else {
-        held.table.expires[slot] = state as number;
+        held.table.data[slot * 2] = state as number;
       }
       // A refund never makes a client limited; it may make it not limited.
-      held.table.flags[slot] = (held.table.flags[slot] as number) & ~LIMITED;
+      held.table.unlimit(slot);
     },
 
     reserve(key: string, rawSpec: RateSpec, cost: number, maxWaitMs: number): Reservation {
@@ -353,10 +442,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       held.adaptive = undefined;
       const table = held.table;
       let slot = table.index.get(key);
-      const result = reserveStep(spec, slot === undefined ? undefined : table.expires[slot], cost, now, maxWaitMs);
+      const result = reserveStep(spec, slot === undefined ? undefined : table.data[slot * 2], cost, now, maxWaitMs);
       if (!result.reservation.granted) return result.reservation;
       if (slot === undefined) slot = table.insert(key, now);
-      table.expires[slot] = result.state as number;
+      table.data[slot * 2] = result.state as number;
       table.touch(slot, now, false);
       return result.reservation;
     },
@@ -369,7 +458,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       const next = recordOutcome(slot === undefined ? undefined : values[slot], adaptive, outcome, now);
       if (slot === undefined) slot = scores.insert(key, now);
       values[slot] = next;
-      scores.expires[slot] = next.lastSeen + scoreTtlMs;
+      scores.data[slot * 2] = next.lastSeen + scoreTtlMs;
       // A penalised client is "limited": evicting its score would forgive it.
       scores.touch(slot, now, next.multiplier < 1);
       return effectiveMultiplier(next, adaptive, now);
@@ -457,6 +546,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     close(): void {
       for (const table of allTables()) table.clear();
       groups.clear();
+      fastSpec = undefined;
+      fastTable = undefined;
       lastLimitId = undefined;
       lastGroup = undefined;
       tables.length = 0;

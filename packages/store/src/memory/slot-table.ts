@@ -2,10 +2,11 @@
  * A bounded table of per-client state, built for the memory store's hot path.
  *
  * Layout: a `Map<string, slot>` (the slot is a small integer, so the map holds no heap number)
- * and parallel typed arrays indexed by slot. A token-bucket state is one number, its GCRA
- * theoretical arrival time, kept in `expires` itself: that number is also the moment the bucket
- * is full again, i.e. when the state becomes equivalent to no state at all. Other states keep an
- * object in `values` and their "equivalent to fresh" time in `expires`.
+ * and one `Float64Array` with two numbers per slot, side by side so a decision touches one cache
+ * line: `data[2 * slot]` is when the state becomes equivalent to none (a token-bucket state *is*
+ * that number: its GCRA theoretical arrival time, the moment the bucket is full again), and
+ * `data[2 * slot + 1]` the last activity in ms, stored as `-(ms + 1)` while the client is limited.
+ * Other states keep an object in `values`.
  *
  * Bounding: when the table holds `maxKeys` states, inserting a new one first looks at a few slots
  * after a moving hand and takes the first expired one, else the least recently active one that is
@@ -17,9 +18,6 @@
  * expired for a while, so dead state is collected a little at a time, with no timer and no long
  * pause.
  */
-
-/** Last decision was a denial: the slot may not be evicted until it expires. */
-export const LIMITED = 1;
 
 const PROBES = 16;
 const SWEEP_PER_INSERT = 2;
@@ -35,11 +33,11 @@ export class SlotTable<V = never> {
   readonly index = new Map<string, number>();
   /** slot -> client key; undefined for a free slot. */
   keys: (string | undefined)[] = [];
-  /** slot -> when the state is equivalent to none (bucket: the TAT); free slot: next free slot. */
-  expires: Float64Array;
-  /** slot -> last activity, whole seconds after `base` (4 bytes instead of 8). */
-  seen: Uint32Array;
-  flags: Uint8Array;
+  /**
+   * [2 * slot]: when the state is equivalent to none (bucket: the TAT; free slot: next free slot);
+   * [2 * slot + 1]: last activity in ms since the epoch, or `-(ms + 1)` while limited.
+   */
+  data: Float64Array;
   /** slot -> state object, for tables whose state is not a single number. */
   readonly values: (V | undefined)[] | undefined;
 
@@ -50,45 +48,34 @@ export class SlotTable<V = never> {
   private freeHead = -1;
   private hand = 0;
   private sweepHand = 0;
-  /** Time origin of `seen`; set by the first write. */
-  private base = Number.NaN;
-
   constructor(
     readonly maxKeys: number,
     withValues: boolean,
   ) {
-    const capacity = Math.min(INITIAL_CAPACITY, maxKeys);
-    this.expires = new Float64Array(capacity);
-    this.seen = new Uint32Array(capacity);
-    this.flags = new Uint8Array(capacity);
+    this.data = new Float64Array(2 * Math.min(INITIAL_CAPACITY, maxKeys));
     this.values = withValues ? [] : undefined;
   }
 
-  /** Seconds-after-base for `now`, clamped to the Uint32 range. */
-  secondsOf(now: number): number {
-    // Consecutive decisions mostly share one ms: skip the arithmetic then.
-    if (now === this.lastNow) return this.lastSeconds;
-    if (this.base !== this.base) this.base = now;
-    // Rounded up, so cleanup() never takes a client for older than it is.
-    const c = Math.ceil((now - this.base) / 1000);
-    const s = c <= 0 ? 0 : c >= 0xffffffff ? 0xffffffff : c;
-    this.lastNow = now;
-    this.lastSeconds = s;
-    return s;
-  }
-  private lastNow = Number.NaN;
-  private lastSeconds = 0;
-
-  /** Last activity of a slot in ms since the epoch (to the second). */
+  /** Last activity of a slot, in ms since the epoch. */
   lastSeen(slot: number): number {
-    return this.base + (this.seen[slot] as number) * 1000;
+    const v = this.data[2 * slot + 1] as number;
+    return v < 0 ? -v - 1 : v;
   }
 
-  /** Marks a slot active now, limited or not. */
+  /** Whether the slot's last decision was a denial. */
+  limited(slot: number): boolean {
+    return (this.data[2 * slot + 1] as number) < 0;
+  }
+
+  /** Marks a slot active at `now` (ms since the epoch, >= 0), limited or not. */
   touch(slot: number, now: number, limited: boolean): void {
-    this.seen[slot] = this.secondsOf(now);
-    const flag = limited ? LIMITED : 0;
-    if (this.flags[slot] !== flag) this.flags[slot] = flag;
+    this.data[2 * slot + 1] = limited ? -now - 1 : now;
+  }
+
+  /** Clears the limited mark, keeping the last activity. */
+  unlimit(slot: number): void {
+    const v = this.data[2 * slot + 1] as number;
+    if (v < 0) this.data[2 * slot + 1] = -v - 1;
   }
 
   /** Allocates a slot for `key` (which must not be present), evicting or sweeping as needed. */
@@ -104,9 +91,9 @@ export class SlotTable<V = never> {
     }
     if (this.freeHead >= 0) {
       slot = this.freeHead;
-      this.freeHead = this.expires[slot] as number;
+      this.freeHead = this.data[2 * slot] as number;
     } else {
-      if (this.highWater === this.expires.length) this.grow();
+      if (2 * this.highWater === this.data.length) this.grow();
       slot = this.highWater++;
     }
     this.keys[slot] = key;
@@ -122,8 +109,8 @@ export class SlotTable<V = never> {
     this.index.delete(key);
     this.keys[slot] = undefined;
     if (this.values) this.values[slot] = undefined;
-    this.flags[slot] = 0;
-    this.expires[slot] = this.freeHead;
+    this.data[2 * slot] = this.freeHead;
+    this.data[2 * slot + 1] = 0;
     this.freeHead = slot;
     this.size--;
   }
@@ -145,7 +132,7 @@ export class SlotTable<V = never> {
     for (let i = 0; i < count; i++) {
       const slot = this.sweepHand;
       this.sweepHand = slot + 1 >= end ? 0 : slot + 1;
-      if (this.keys[slot] !== undefined && (this.expires[slot] as number) <= now - SWEEP_GRACE_MS) this.remove(slot);
+      if (this.keys[slot] !== undefined && (this.data[2 * slot] as number) <= now - SWEEP_GRACE_MS) this.remove(slot);
     }
   }
 
@@ -164,10 +151,9 @@ export class SlotTable<V = never> {
       this.hand = slot + 1 >= end ? 0 : slot + 1;
       if (this.keys[slot] === undefined) continue;
       probed++;
-      const expired = (this.expires[slot] as number) <= now;
-      if (expired) return slot;
-      if ((this.flags[slot] as number) & LIMITED) continue;
-      const seen = this.seen[slot] as number;
+      if ((this.data[2 * slot] as number) <= now) return slot;
+      const seen = this.data[2 * slot + 1] as number;
+      if (seen < 0) continue;
       if (seen < bestSeen) {
         bestSeen = seen;
         best = slot;
@@ -177,18 +163,12 @@ export class SlotTable<V = never> {
   }
 
   private grow(): void {
-    const capacity = this.expires.length;
+    const capacity = this.data.length / 2;
     // Double up to maxKeys; past it (only limited clients pinned) grow by a quarter.
     const next = capacity < this.maxKeys ? Math.min(capacity * 2, this.maxKeys) : capacity + Math.max(16, capacity >> 2);
-    const expires = new Float64Array(next);
-    expires.set(this.expires);
-    const seen = new Uint32Array(next);
-    seen.set(this.seen);
-    const flags = new Uint8Array(next);
-    flags.set(this.flags);
-    this.expires = expires;
-    this.seen = seen;
-    this.flags = flags;
+    const data = new Float64Array(2 * next);
+    data.set(this.data);
+    this.data = data;
   }
 
   /** Forgets everything. */
@@ -196,10 +176,7 @@ export class SlotTable<V = never> {
     this.index.clear();
     this.keys = [];
     if (this.values) this.values.length = 0;
-    const capacity = Math.min(INITIAL_CAPACITY, this.maxKeys);
-    this.expires = new Float64Array(capacity);
-    this.seen = new Uint32Array(capacity);
-    this.flags = new Uint8Array(capacity);
+    this.data = new Float64Array(2 * Math.min(INITIAL_CAPACITY, this.maxKeys));
     this.size = 0;
     this.highWater = 0;
     this.freeHead = -1;
