@@ -615,14 +615,16 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
           do {
             const step = await scanStep(node, cursor, 500);
             cursor = step.next;
-            for (const key of step.keys) {
-              const keys = await clientKeys(key);
-              const deleted = await call('cleanup', SCRIPTS.delete, keys, [timeArg(), inactiveMs]);
-              if (num(deleted) > 0) {
-                removed++;
-                blocked?.forget(key);
-              }
-            }
+            // One SCAN batch at a time, its clients concurrently (ioredis pipelines them).
+            const results = await Promise.all(
+              step.keys.map(async (key) => {
+                const keys = await clientKeys(key);
+                const deleted = await call('cleanup', SCRIPTS.delete, keys, [timeArg(), inactiveMs]);
+                if (num(deleted) > 0) blocked?.forget(key);
+                return num(deleted) > 0;
+              }),
+            );
+            for (const r of results) if (r) removed++;
           } while (cursor !== '0');
         }
         return removed;
