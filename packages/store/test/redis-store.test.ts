@@ -48,7 +48,7 @@ describe('redis store scripts', () => {
         "configGet": "61fded42bd4c4d6265be38642a86db802a68396d",
         "configSet": "94b9a075442b7dddfb1b2097e1473a259a76cf27",
         "delete": "bfd49c77ec7ef8af895646f7709524777c1a9a45",
-        "exactWindow": "5b4a53c520bf842f171de1831b67e7eef543e7ab",
+        "exactWindow": "ce0df2939d334bcd0685891a96fd667500d1f257",
         "fixedWindow": "8686a9bada7ac103b8addf0cce5f764054893b5a",
         "read": "feedf0644d1e4ab4de251ce73019cbddacad21c6",
         "record": "fe8ee6dc812511297ddb3dcf7babbb603c6cce70",

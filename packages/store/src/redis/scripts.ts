@@ -310,16 +310,23 @@ end
 
 local exceeds = cost > limit
 if (not exceeds) and used + cost <= limit then
-  if n > 0 and times[n] == t then
-    redis.call('ZREM', KEYS[1], members[n])
-    redis.call('ZADD', KEYS[1], f(t), entry(t, costs[n] + cost))
-  else
-    redis.call('ZADD', KEYS[1], f(t), entry(t, cost))
+  if cost > 0 then
+    if n > 0 and times[n] == t then
+      redis.call('ZREM', KEYS[1], members[n])
+      redis.call('ZADD', KEYS[1], f(t), entry(t, costs[n] + cost))
+    else
+      redis.call('ZADD', KEYS[1], f(t), entry(t, cost))
+      n = n + 1
+      times[n] = t
+    end
+    local ttl = math.max(1, math.ceil(t + window - now)) + pad
+    redis.call('PEXPIRE', KEYS[1], ttl)
+    indexed(ttl)
   end
-  local ttl = math.max(1, math.ceil(t + window - now)) + pad
-  redis.call('PEXPIRE', KEYS[1], ttl)
-  indexed(ttl)
-  return decision(1, limit, whole(limit - used - cost, limit), t + window, 0, 0)
+  -- A cost of 0 logs nothing: then the log may be empty, and resetAt is now.
+  local resetAt = now
+  if n > 0 then resetAt = times[n] + window end
+  return decision(1, limit, whole(limit - used - cost, limit), resetAt, 0, 0)
 end
 local resetAt = now
 if n > 0 then resetAt = times[n] + window end
