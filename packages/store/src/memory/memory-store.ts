@@ -149,7 +149,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   };
   const checkCost = (cost: number): void => {
     // Written to reject NaN too: NaN fails every comparison.
-    if (!(cost >= 0 && cost < Infinity)) throw invalidOption('cost', cost, 'a finite number of at least 0');
+    if (typeof cost !== 'number' || !(cost >= 0 && cost < Infinity)) throw invalidOption('cost', cost, 'a finite number of at least 0');
   };
 
   const group = (limitId: string): LimitGroup => {
@@ -363,7 +363,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     const spec = checkSpec(request.spec);
     const cost = request.cost;
     // Written to reject NaN too: NaN fails every comparison.
-    if (!(cost >= 0 && cost < Infinity)) throw invalidOption('cost', cost, 'a finite number of at least 0');
+    if (typeof cost !== 'number' || !(cost >= 0 && cost < Infinity)) throw invalidOption('cost', cost, 'a finite number of at least 0');
     const now = clock.now();
     const limitId = request.limitId ?? DEFAULT_LIMIT_ID;
     const g = group(limitId);

@@ -300,7 +300,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     return normal as S;
   };
   const checkCost = (cost: number): void => {
-    if (!(cost >= 0 && cost < Infinity)) throw invalidOption('cost', cost, 'a finite number of at least 0');
+    if (typeof cost !== 'number' || !(cost >= 0 && cost < Infinity)) throw invalidOption('cost', cost, 'a finite number of at least 0');
   };
 
   const failedDecision = (spec: LimitSpec, cost: number, request: ConsumeRequest, error: unknown): StoreDecision | Promise<StoreDecision> => {
