@@ -43,13 +43,13 @@ describe('redis store scripts', () => {
   it('pins each script by its SHA1 (a changed script is a deliberate, reviewed change)', () => {
     expect(Object.fromEntries(Object.entries(SCRIPTS).map(([name, s]) => [name, s.sha]))).toMatchInlineSnapshot(`
       {
-        "approximateWindow": "f9d405b8c606e1d0812a77cc9a6da7c10759d61e",
-        "bucket": "f68ec91481913466e66ec8da82eb19c2b724854e",
+        "approximateWindow": "9663da1c0b0a4a28450ea7c2650cb6ef8cdc85a4",
+        "bucket": "c1bb296c957f17e220d49671098703f54945aeb4",
         "configGet": "61fded42bd4c4d6265be38642a86db802a68396d",
         "configSet": "94b9a075442b7dddfb1b2097e1473a259a76cf27",
         "delete": "bfd49c77ec7ef8af895646f7709524777c1a9a45",
-        "exactWindow": "ce0df2939d334bcd0685891a96fd667500d1f257",
-        "fixedWindow": "8686a9bada7ac103b8addf0cce5f764054893b5a",
+        "exactWindow": "e1fadc26a20abc35d65719ac8a5bcca0ee90d100",
+        "fixedWindow": "4f995f62606fa338e30782fb4e55bd4987143b3a",
         "read": "feedf0644d1e4ab4de251ce73019cbddacad21c6",
         "record": "fe8ee6dc812511297ddb3dcf7babbb603c6cce70",
         "snapshot": "a54d975b122a5dcc0a6bec3de2344e0785a8dd99",

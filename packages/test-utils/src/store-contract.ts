@@ -196,6 +196,22 @@ export function testStore(
       });
     }
 
+    it('a limit id whose spec changes algorithm starts fresh under the new one', async () => {
+      const { store } = await setup();
+      // Token bucket and GCRA share their state (both are a TAT), so they are never adjacent here.
+      const order = ['fixed-window', 'token-bucket', 'sliding-window exact', 'gcra', 'sliding-window approximate'];
+      const specs = order.map((name) => CONTRACT_SPECS[name] as LimitSpec);
+      for (const spec of [...specs, ...specs]) {
+        const limit = fullLimit(spec);
+        for (let i = 0; i < limit; i++) {
+          const d = await store.consume({ key: 'k', limitId: 'route', spec, cost: 1 });
+          expect(d.allowed).toBe(true);
+        }
+        expect((await store.consume({ key: 'k', limitId: 'route', spec, cost: 1 })).allowed).toBe(false);
+        await store.refund({ key: 'k', limitId: 'route', spec, cost: 1 });
+      }
+    });
+
     describe('reserve (rate specs)', () => {
       const spec: RateSpec = { algorithm: 'gcra', capacity: 1, refillPerSecond: 10, burst: 0 };
       it('spaces calls by the refill interval and refuses waits above maxWaitMs', async () => {
@@ -288,7 +304,7 @@ export function testStore(
       // Refunds follow their consume at the same instant, as composed limits use them: the
       // multiplier (and so the scaled spec) is then the one the consume used.
       type Op =
-        | { kind: 'consume'; key: number; limit: number; cost: number; dt: number; adaptive: boolean; refund: boolean }
+        | { kind: 'consume'; key: number; limit: number; cost: number; dt: number; adaptive: boolean; refund: boolean; mixed: boolean }
         | { kind: 'record'; key: number; outcome: Outcome; dt: number };
       const op: fc.Arbitrary<Op> = fc.oneof(
         {
@@ -301,6 +317,8 @@ export function testStore(
             dt: fc.constantFrom(0, 0, 1, 7, 50, 333, 1000, 2500),
             adaptive: fc.boolean(),
             refund: fc.nat(9).map((n) => n < 3),
+            // Some consumes share one limit id across algorithms: a spec change mid-stream.
+            mixed: fc.nat(3).map((n) => n === 0),
           }),
         },
         {
@@ -330,10 +348,9 @@ export function testStore(
                   continue;
                 }
                 const spec = specs[o.limit] as LimitSpec;
-                // One limit id per algorithm, so a key's limits never change algorithm.
                 const request: ConsumeRequest = {
                   key,
-                  limitId: `l${o.limit}`,
+                  limitId: o.mixed ? 'mixed' : `l${o.limit}`,
                   spec,
                   cost: o.cost,
                   ...(o.adaptive ? { adaptive } : {}),

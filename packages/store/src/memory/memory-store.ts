@@ -229,6 +229,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       // stepping back behaves as core says.
       slot = table.insert(key, now);
       warnOverflow(table);
+      dropOthers(g, held as Held<unknown>, key);
     }
     table.data[slot * 2] = out.tat;
     table.touch(slot, now, !decision.allowed);
@@ -255,6 +256,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     if (slot === undefined) {
       slot = table.insert(request.key, now);
       warnOverflow(table);
+      dropOthers(g, held, request.key);
     }
     values[slot] = result.state;
     // resetAt is when the window is clear again: from then on the state is the same as none.
@@ -281,6 +283,18 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     bTauSlack = bTau + bSlack;
     bSizeEps = size + EPSILON;
     bLimit = Math.floor(size + EPSILON);
+  };
+
+  /**
+   * A limit id keeps one state per client, as in core: a client's first state in one algorithm's
+   * table drops its states in the limit's other tables (left from before the spec changed).
+   */
+  const dropOthers = (g: LimitGroup, keep: Held<unknown> | undefined, key: string): void => {
+    for (const held of [g.bucket as Held<unknown> | undefined, g.fixed, g.slidingExact, g.slidingApprox]) {
+      if (held === undefined || held === keep) continue;
+      const slot = held.table.index.get(key);
+      if (slot !== undefined) held.table.remove(slot);
+    }
   };
 
   const bucketOf = (spec: LimitSpec): spec is RateSpec =>

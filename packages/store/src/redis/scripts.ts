@@ -63,6 +63,15 @@ local function indexed(ttl)
   local current = redis.call('PTTL', KEYS[3])
   if current < ttl then redis.call('PEXPIRE', KEYS[3], ttl) end
 end
+-- A limit id whose spec changed algorithm holds another algorithm's state: core counts such a
+-- state as none, so drop it. \`reply\` is a pcall reply; true when it was WRONGTYPE (or \`drop\`).
+local function foreign(reply, drop)
+  if drop or (type(reply) == 'table' and reply.err) then
+    redis.call('DEL', KEYS[1])
+    return true
+  end
+  return false
+end
 local function decision(allowed, limit, remaining, resetAt, retryAfter, exceeds)
   return { allowed, f(limit), f(remaining), f(resetAt), f(retryAfter), exceeds, f(mult), f(now) }
 end
@@ -85,7 +94,8 @@ local size = capacity + burst
 local interval = 1000 / rate
 local tau = size * interval
 local slack = EPS * interval + TIME_EPS
-local raw = redis.call('GET', KEYS[1])
+local raw = redis.pcall('GET', KEYS[1])
+if foreign(raw, false) then raw = false end
 local tat = now
 if raw then tat = tonumber(raw) end
 local debt = 0
@@ -157,7 +167,8 @@ if mult ~= 1 then limit = math.max(1, math.floor(limit * mult + 1e-9)) end
 /** Fixed window, as core's `fixedWindowStep`: a hash { w = windowStart, c = count }. */
 const FIXED = `${HEAD}${WINDOW_LIMIT}
 local start = math.floor(now / window) * window
-local st = redis.call('HMGET', KEYS[1], 'w', 'c')
+local st = redis.pcall('HMGET', KEYS[1], 'w', 'c', 'p')
+if foreign(st, type(st) == 'table' and st[3] ~= nil and st[3] ~= false) then st = { false, false } end
 local ws, count = start, 0
 if st[1] and not (tonumber(st[1]) < start) then
   ws = tonumber(st[1])
@@ -200,7 +211,8 @@ return decision(0, limit, whole(limit - count, limit), resetAt, resetAt - now, e
  */
 const APPROXIMATE = `${HEAD}${WINDOW_LIMIT}
 local start = math.floor(now / window) * window
-local st = redis.call('HMGET', KEYS[1], 'w', 'p', 'c')
+local st = redis.pcall('HMGET', KEYS[1], 'w', 'p', 'c')
+if foreign(st, type(st) == 'table' and st[1] and not st[2]) then st = { false, false, false } end
 if op == 'refund' then
   if st[1] then
     local sw, sc = tonumber(st[1]), tonumber(st[3])
@@ -273,7 +285,8 @@ return decision(0, limit, whole(limit - estimate, limit), resetAt, retryAfter, e
  * time, scored by the time, the member being '<time>|<units admitted at that time>'.
  */
 const EXACT = `${HEAD}${WINDOW_LIMIT}
-local newestEntry = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+local newestEntry = redis.pcall('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+if foreign(newestEntry, false) then newestEntry = {} end
 if op == 'refund' and not newestEntry[1] then return { f(now) } end
 local t = now
 if newestEntry[1] and tonumber(newestEntry[2]) > now then t = tonumber(newestEntry[2]) end
