@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { LimiterError } from '@micboard/limiter-core';
+import { LimiterError, adaptiveConfig } from '@micboard/limiter-core';
 import { ManualClock } from '@micboard/limiter-core/testing';
-import type { LimitSpec, TokenBucketSpec } from '@micboard/limiter-core';
+import type { ConsumeRequest, LimitSpec, TokenBucketSpec } from '@micboard/limiter-core';
+import { createModelStore } from '@micboard/test-utils';
 import { createMemoryStore } from '@micboard/limiter-store';
 import { SWEEP_GRACE_MS } from '../src/memory/slot-table.js';
 
@@ -103,6 +104,53 @@ describe('memory store', () => {
             const until = blockedUntil.get(key);
             if (until !== undefined && clock.now() < until) expect(d.allowed).toBe(false);
             if (!d.allowed) blockedUntil.set(key, clock.now() + d.retryAfter);
+          }
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('property: the hot path (default limit, no adaptive) and the general path agree with core', () => {
+    const adaptive = adaptiveConfig({ failureFactor: 0.5, idleHalfLifeMs: 1000 });
+    const specs: LimitSpec[] = [
+      { algorithm: 'token-bucket', capacity: 3, refillPerSecond: 2, burst: 1 },
+      { algorithm: 'gcra', capacity: 2, refillPerSecond: 0.5, burst: 0 },
+      { algorithm: 'fixed-window', limit: 3, windowMs: 1000 },
+    ];
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            key: fc.nat(2),
+            spec: fc.nat(specs.length - 1),
+            adaptive: fc.nat(3).map((n) => n === 0),
+            limitId: fc.constantFrom(undefined, undefined, undefined, 'other'),
+            record: fc.nat(5).map((n) => n === 0),
+            cost: fc.constantFrom(1, 1, 2, 0.5),
+            dt: fc.constantFrom(0, 0, 1, 100, 700),
+          }),
+          { minLength: 1, maxLength: 60 },
+        ),
+        (ops) => {
+          const clock = new ManualClock(1_700_000_000_000);
+          const store = createMemoryStore({ clock });
+          const model = createModelStore(clock);
+          for (const op of ops) {
+            clock.advance(op.dt);
+            const key = `k${op.key}`;
+            if (op.record) {
+              expect(store.record(key, 'failure', adaptive)).toBe(model.record(key, 'failure', adaptive));
+              continue;
+            }
+            const request: ConsumeRequest = {
+              key,
+              spec: specs[op.spec] as LimitSpec,
+              cost: op.cost,
+              ...(op.limitId === undefined ? {} : { limitId: op.limitId }),
+              ...(op.adaptive ? { adaptive } : {}),
+            };
+            expect(store.consume(request)).toEqual(model.consume(request));
           }
         },
       ),
