@@ -16,3 +16,9 @@ export {
   uniquePrefix,
 } from './redis-harness.js';
 export type { RedisClusterHarness, RedisServer } from './redis-harness.js';
+// The adapter conformance suite (owned by the HTTP-layer engineer).
+export { memoryLogger, SEED_1_TABLE, testAdapter } from './http-suite.js';
+export type { MemoryLogger, StoreFactory } from './http-suite.js';
+export type { AdapterHarness, RunningApp, TestApp, TestGlobalOptions, TestLimit, TestLimitBy, TestRoute } from './http-harness.js';
+export { send, sendRaw } from './http-client.js';
+export type { SendOptions, TestResponse } from './http-client.js';

@@ -1,0 +1,229 @@
+import { systemClock, type Clock } from '../clock.js';
+import { createLimiter, type Limiter, type LimiterOptions, type LimitResult } from '../engine/index.js';
+import { isThenable } from '../engine/maybe-promise.js';
+import { invalidOption } from '../errors.js';
+import { silentLogger, type Logger } from '../logger.js';
+import { cidrMatcher, type HeaderStyle } from '../policy/index.js';
+import type { MaybePromise } from '../types.js';
+import { oneOf } from '../validate.js';
+import { ledgerEnabled, noteTaken } from './ledger.js';
+import { createErrorLog } from './log-throttle.js';
+import { createDenialNotifier, type DenialNotifier, type NotifyOptions } from './notify.js';
+import type { DecisionEvent, HttpHooks, HttpRequest, HttpVerdict } from './types.js';
+import { unavailableVerdict, verdictOf } from './verdict.js';
+
+const HEADER_STYLES: readonly HeaderStyle[] = ['legacy', 'draft', 'both', 'none'];
+
+/** Options of the global adaptive middleware, shared by the express and koa adapters. `R` is the framework's request. */
+export interface HttpLimiterOptions<R> extends LimiterOptions, HttpHooks<R> {
+  /**
+   * The application's authentication result for a request: the user id, or undefined when
+   * anonymous. Adapters default it to `req.user?.id` (express) / `ctx.state.user?.id` (koa).
+   */
+  readonly getUserId?: (request: R) => string | undefined;
+  /** Alert when a client keeps hitting its limit (N denials in M minutes). @default off */
+  readonly notify?: NotifyOptions;
+  /** Measures store latency for `onDecision`, in ms. @default the `clock` option */
+  readonly latencyClock?: Clock;
+}
+
+/** The framework-neutral global middleware: adapters translate, call `check`, write the verdict, call `finish`. */
+export interface HttpLimiter<R> {
+  /** The engine (shared with route limits and the admin API). */
+  readonly limiter: Limiter;
+  /** The options it was built with, for route limits and the admin API to inherit. */
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly headerStyle: HeaderStyle;
+  readonly getUserId: ((request: R) => string | undefined) | undefined;
+  /**
+   * Decides a request. Undefined means "skipped": let it through untouched. Never throws: a
+   * store failure becomes a pass (fail open) or a 503 verdict (fail closed).
+   */
+  check(raw: R, request: HttpRequest): MaybePromise<HttpVerdict | undefined>;
+  /** Feeds a finished response's status into the client's adaptive score (fire and forget). */
+  finish(key: string, status: number): void;
+}
+
+/** Checks the hooks every middleware shares, at construction. */
+export function validateHooks<R>(options: HttpHooks<R>, prefix = ''): void {
+  for (const name of ['skip', 'onLimited', 'onDecision'] as const) {
+    const value = options[name];
+    if (value !== undefined && typeof value !== 'function') throw invalidOption(prefix + name, value, 'a function');
+  }
+  if (options.headers !== undefined) oneOf(`${prefix}headers`, options.headers, HEADER_STYLES);
+  if (options.failMode !== undefined) oneOf(`${prefix}failMode`, options.failMode, ['open', 'closed'] as const);
+  if (options.allowList !== undefined && !Array.isArray(options.allowList)) {
+    throw invalidOption(`${prefix}allowList`, options.allowList, 'an array of IP addresses or CIDR ranges');
+  }
+}
+
+/** Builds an allow-list test from addresses and CIDR ranges, or undefined when the list is empty. */
+export function allowListOf(list: readonly string[] | undefined, option: string): ((ip: string) => boolean) | undefined {
+  if (list === undefined || list.length === 0) return undefined;
+  return cidrMatcher(list, option);
+}
+
+/**
+ * Builds the global adaptive middleware's logic (seed 2): classify, key, endpoint cost,
+ * adaptive multiplier, store, headers, 429. The adapters only translate and write.
+ *
+ * @example
+ * const http = createHttpLimiter<express.Request>({ store: createMemoryStore() });
+ * const verdict = http.check(req, { method, path, ip, headers, trustProxy });
+ */
+export function createHttpLimiter<R>(options: HttpLimiterOptions<R>): HttpLimiter<R> {
+  if (typeof options !== 'object' || options === null) throw invalidOption('options', options, 'an object');
+  validateHooks(options);
+  if (options.getUserId !== undefined && typeof options.getUserId !== 'function') {
+    throw invalidOption('getUserId', options.getUserId, 'a function');
+  }
+  const limiter = createLimiter(options);
+  const clock = options.clock ?? systemClock;
+  const latencyClock = options.latencyClock ?? clock;
+  const logger = options.logger ?? silentLogger;
+  const style = options.headers ?? 'legacy';
+  const failClosed = options.failMode === 'closed';
+  const skip = options.skip;
+  const allowed = allowListOf(options.allowList, 'allowList');
+  const onLimited = options.onLimited;
+  const onDecision = options.onDecision;
+  const getUserId = options.getUserId;
+  const notifier: DenialNotifier | undefined =
+    options.notify === undefined ? undefined : createDenialNotifier(options.notify, clock, logger);
+  const storeError = createErrorLog(logger, clock);
+  const store = limiter.store;
+  const storeNow = (): number => (store.now ? store.now() : clock.now());
+  let warnedForwarded = false;
+
+  const warnForwarded = (request: HttpRequest): void => {
+    if (warnedForwarded || request.trustProxy === true) return;
+    if (request.headers['x-forwarded-for'] === undefined) return;
+    warnedForwarded = true;
+    logger.warn(
+      { ip: request.ip },
+      'X-Forwarded-For received but no proxy is trusted: limiting by the socket address. ' +
+        "If a proxy fronts this app, set express `trust proxy` / koa `app.proxy`; otherwise the header is forged.",
+    );
+  };
+
+  const event = (
+    request: HttpRequest,
+    result: LimitResult | undefined,
+    latency: number,
+    error: unknown,
+  ): DecisionEvent => ({
+    limiter: 'global',
+    route: request.route ?? request.path,
+    method: request.method,
+    key: result?.key,
+    userType: result?.userType,
+    allowed: result ? result.decision.allowed : !failClosed,
+    cost: result ? result.cost : 0,
+    limit: result?.decision.limit,
+    remaining: result?.decision.remaining,
+    storeLatencyMs: latency,
+    storeError: error,
+  });
+
+  const decided = (raw: R, request: HttpRequest, result: LimitResult, startedAt: number): HttpVerdict => {
+    const decision = result.decision;
+    if (onDecision) {
+      safely(logger, () => onDecision(event(request, result, latencyClock.now() - startedAt, undefined)));
+    }
+    if (decision.allowed) {
+      if (ledgerEnabled()) {
+        const consume = limiter.adaptive
+        ? { key: result.key, spec: limiter.specFor(result), cost: result.cost, adaptive: limiter.adaptive }
+        : { key: result.key, spec: limiter.specFor(result), cost: result.cost };
+        noteTaken(raw as object, store, consume);
+      }
+    } else {
+      if (onLimited) safely(logger, () => onLimited(raw, event(request, result, latencyClock.now() - startedAt, undefined)));
+      if (notifier) notifier(result.key, 'global');
+    }
+    return verdictOf(decision, { style, now: storeNow(), userType: result.userType }, limiter.adaptive ? result.key : undefined);
+  };
+
+  const failed = (request: HttpRequest, error: unknown, startedAt: number): HttpVerdict | undefined => {
+    storeError(error, failClosed ? 'store failed; answering 503 (fail closed)' : 'store failed; letting requests through (fail open)');
+    if (onDecision) safely(logger, () => onDecision(event(request, undefined, latencyClock.now() - startedAt, error)));
+    return failClosed ? unavailableVerdict() : undefined;
+  };
+
+  const decide = (raw: R, request: HttpRequest): MaybePromise<HttpVerdict | undefined> => {
+    warnForwarded(request);
+    if (allowed && request.ip !== undefined && allowed(request.ip)) return undefined;
+    const startedAt = onDecision ? latencyClock.now() : 0;
+    // Adapters pass `userId` (even undefined) when they already asked getUserId: no copy on the hot path.
+    const withUser = getUserId && !('userId' in request) ? { ...request, userId: safeUserId(getUserId, raw) } : request;
+    let pending: MaybePromise<LimitResult>;
+    try {
+      pending = limiter.check(withUser);
+    } catch (error) {
+      return failed(withUser, error, startedAt);
+    }
+    if (isThenable(pending)) {
+      return pending.then(
+        (result) => decided(raw, withUser, result, startedAt),
+        (error: unknown) => failed(withUser, error, startedAt),
+      );
+    }
+    return decided(raw, withUser, pending, startedAt);
+  };
+
+  return {
+    limiter,
+    clock,
+    logger,
+    headerStyle: style,
+    getUserId,
+    check(raw, request) {
+      if (!skip) return decide(raw, request);
+      let skipped: MaybePromise<boolean>;
+      try {
+        skipped = skip(raw);
+      } catch (error) {
+        logger.error({ err: error }, 'rate limiter: skip() threw; counting the request');
+        skipped = false;
+      }
+      if (isThenable(skipped)) {
+        return skipped.then(
+          (yes) => (yes ? undefined : decide(raw, request)),
+          () => decide(raw, request),
+        );
+      }
+      return skipped ? undefined : decide(raw, request);
+    },
+    finish(key, status) {
+      try {
+        const recorded = limiter.record(key, status);
+        if (isThenable(recorded)) recorded.then(undefined, (error: unknown) => storeError(error, 'could not record a response'));
+      } catch (error) {
+        storeError(error, 'could not record a response');
+      }
+    },
+  };
+}
+
+/** Runs a user hook; a throwing hook is logged and never breaks the request. */
+export function safely(logger: Logger, hook: () => unknown): void {
+  try {
+    const result = hook();
+    if (isThenable(result as MaybePromise<unknown>)) {
+      (result as Promise<unknown>).then(undefined, (error: unknown) => logger.error({ err: error }, 'rate limiter: hook failed'));
+    }
+  } catch (error) {
+    logger.error({ err: error }, 'rate limiter: hook threw');
+  }
+}
+
+/** Reads the user id through the app's function; a throw counts as anonymous rather than failing the request. */
+export function safeUserId<R>(getUserId: (request: R) => string | undefined, raw: R): string | undefined {
+  try {
+    const id = getUserId(raw);
+    return typeof id === 'string' && id !== '' ? id : typeof id === 'number' ? String(id) : undefined;
+  } catch {
+    return undefined;
+  }
+}

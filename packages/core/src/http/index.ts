@@ -1,0 +1,11 @@
+export { createHttpLimiter, allowListOf, safely, safeUserId, validateHooks } from './global-limit.js';
+export type { HttpLimiter, HttpLimiterOptions } from './global-limit.js';
+export { createRouteLimit } from './route-limit.js';
+export type { RouteLimit, RouteLimitAlgorithm, RouteLimitOptions, RouteLimitRule } from './route-limit.js';
+export { createAdminApi } from './admin.js';
+export type { AdminApi, AdminAuthorization, AdminOptions, AdminRequest, AdminResponse } from './admin.js';
+export { createDenialNotifier, createWebhookSender } from './notify.js';
+export type { DenialAlert, DenialNotifier, FetchLike, NotifyOptions, WebhookOptions } from './notify.js';
+export { retryAfterSeconds, unavailableVerdict, verdictOf } from './verdict.js';
+export type { VerdictContext } from './verdict.js';
+export type { DecisionEvent, HttpHooks, HttpRequest, HttpVerdict } from './types.js';

@@ -1,0 +1,47 @@
+import type { ConsumeRequest, MaybePromise, Store } from '../types.js';
+
+interface Entry {
+  readonly store: Store;
+  readonly request: ConsumeRequest;
+}
+
+// What each in-flight request has taken so far, across separate middlewares (the global one,
+// then one or more route limits). Weakly keyed by the framework's own request object, so an
+// entry lives exactly as long as its request.
+const taken = new WeakMap<object, Entry[]>();
+let enabled = false;
+
+/** Turns the ledger on: only needed once some route limit exists that could deny after a global consume. */
+export function enableLedger(): void {
+  enabled = true;
+}
+
+/** Whether any route limit exists, so callers can skip building ledger entries. */
+export function ledgerEnabled(): boolean {
+  return enabled;
+}
+
+/** Notes that `request` took `consume` on `store` (an allowed consume), so a later denial can give it back. */
+export function noteTaken(raw: object, store: Store, request: ConsumeRequest): void {
+  if (!enabled) return;
+  const entries = taken.get(raw);
+  if (entries) entries.push({ store, request });
+  else taken.set(raw, [{ store, request }]);
+}
+
+/** Gives back everything `raw` took earlier: a request denied by one limit does not use up the others. */
+export function refundTaken(raw: object): MaybePromise<void> {
+  const entries = taken.get(raw);
+  if (!entries) return undefined;
+  taken.delete(raw);
+  const pending: Promise<void>[] = [];
+  for (const { store, request } of entries) {
+    try {
+      const refunded = store.refund(request);
+      if (refunded instanceof Promise) pending.push(refunded.catch(() => undefined));
+    } catch {
+      // A failed refund only costs the client one unit it did not use; never fail the response for it.
+    }
+  }
+  return pending.length > 0 ? Promise.all(pending).then(() => undefined) : undefined;
+}

@@ -1,0 +1,156 @@
+import { describe, expect, it } from 'vitest';
+import { createHttpLimiter, createRouteLimit, LimiterError, type DecisionEvent } from '@micboard/limiter-core';
+import { asyncStore, brokenStore, req, setup, sync } from './helpers.js';
+
+type Raw = { id: number };
+const raw = (): Raw => ({ id: Math.random() });
+
+describe('createHttpLimiter', () => {
+  it('rejects bad options, naming them', () => {
+    const { store } = setup();
+    expect(() => createHttpLimiter(null as never)).toThrow(LimiterError);
+    expect(() => createHttpLimiter({ store, skip: 1 as never })).toThrow(/skip must be a function/);
+    expect(() => createHttpLimiter({ store, onDecision: 'x' as never })).toThrow(/onDecision/);
+    expect(() => createHttpLimiter({ store, headers: 'fancy' as never })).toThrow(/headers must be one of/);
+    expect(() => createHttpLimiter({ store, failMode: 'maybe' as never })).toThrow(/failMode/);
+    expect(() => createHttpLimiter({ store, allowList: '10.0.0.0/8' as never })).toThrow(/allowList/);
+    expect(() => createHttpLimiter({ store, allowList: ['nope'] })).toThrow(/allowList\[0\]/);
+    expect(() => createHttpLimiter({ store, getUserId: 'id' as never })).toThrow(/getUserId/);
+  });
+
+  it('answers synchronously on a synchronous store: headers, 429 body, record key', () => {
+    const { store, clock } = setup();
+    const http = createHttpLimiter<Raw>({ store, clock, profiles: { anonymous: { capacity: 1, refillPerSecond: 1, burst: 0 } } });
+    const ok = sync(http.check(raw(), req()));
+    expect(ok).toMatchObject({ allowed: true, status: 200, recordKey: 'ip:203.0.113.7' });
+    expect(ok?.headers['X-RateLimit-Limit']).toBe('1');
+    const denied = sync(http.check(raw(), req()));
+    expect(denied).toMatchObject({ allowed: false, status: 429, body: { error: 'Rate limit exceeded', retry_after: 1 } });
+    expect(denied?.headers['Retry-After']).toBe('1');
+  });
+
+  it('skip (sync, async, throwing, rejecting) and allow lists', async () => {
+    const { store, logger } = setup();
+    const skipping = createHttpLimiter<Raw>({ store, skip: () => true });
+    expect(skipping.check(raw(), req())).toBeUndefined();
+    const asyncSkip = createHttpLimiter<Raw>({ store, skip: async () => true });
+    expect(await asyncSkip.check(raw(), req())).toBeUndefined();
+    const asyncNo = createHttpLimiter<Raw>({ store, skip: async () => false });
+    expect(await asyncNo.check(raw(), req())).toMatchObject({ allowed: true });
+    const throwing = createHttpLimiter<Raw>({ store, logger, skip: () => { throw new Error('x'); } });
+    expect(sync(throwing.check(raw(), req()))).toMatchObject({ allowed: true });
+    expect(logger.lines.some((l) => l.message.includes('skip() threw'))).toBe(true);
+    const rejecting = createHttpLimiter<Raw>({ store, skip: () => Promise.reject(new Error('x')) });
+    expect(await rejecting.check(raw(), req())).toMatchObject({ allowed: true });
+    const allow = createHttpLimiter<Raw>({ store, allowList: ['203.0.113.0/24'] });
+    expect(allow.check(raw(), req())).toBeUndefined();
+    expect(sync(allow.check(raw(), req({ ip: '198.51.100.1' })))).toMatchObject({ allowed: true });
+  });
+
+  it('reads the user through getUserId; a throw or odd value counts as anonymous', () => {
+    const { store } = setup();
+    const byId = (id: unknown) => createHttpLimiter<Raw>({ store, adaptive: false, getUserId: () => id as string });
+    expect(sync(byId('u1').check(raw(), req()))?.headers['X-RateLimit-UserType']).toBe('authenticated');
+    expect(sync(byId(42).check(raw(), req()))?.headers['X-RateLimit-UserType']).toBe('authenticated');
+    expect(sync(byId('').check(raw(), req()))?.headers['X-RateLimit-UserType']).toBe('anonymous');
+    const throwing = createHttpLimiter<Raw>({ store, getUserId: () => { throw new Error('no'); } });
+    expect(sync(throwing.check(raw(), req()))?.headers['X-RateLimit-UserType']).toBe('anonymous');
+  });
+
+  it('warns once about X-Forwarded-For without a trusted proxy, never with one', () => {
+    const { store, logger } = setup();
+    const http = createHttpLimiter<Raw>({ store, logger });
+    http.check(raw(), req({ headers: { 'x-forwarded-for': '1.2.3.4' }, trustProxy: true }));
+    expect(logger.lines).toHaveLength(0);
+    http.check(raw(), req({ headers: { 'x-forwarded-for': '1.2.3.4' } }));
+    http.check(raw(), req({ headers: { 'x-forwarded-for': '1.2.3.5' } }));
+    expect(logger.lines.filter((l) => l.message.includes('X-Forwarded-For'))).toHaveLength(1);
+  });
+
+  it('works on an asynchronous store', async () => {
+    const { store, clock } = setup();
+    const http = createHttpLimiter<Raw>({ store: asyncStore(store), clock, headers: 'draft' });
+    const verdict = http.check(raw(), req());
+    expect(verdict).toBeInstanceOf(Promise);
+    expect((await verdict)?.headers['RateLimit-Policy']).toBe('"default";q=60');
+  });
+
+  it.each(['throw', 'reject'] as const)('a store that fails (%s) fails open by default and closed on request', async (mode) => {
+    const { clock, logger } = setup();
+    const events: DecisionEvent[] = [];
+    const open = createHttpLimiter<Raw>({ store: brokenStore(mode), clock, logger, onDecision: (e) => events.push(e) });
+    expect(await open.check(raw(), req())).toBeUndefined();
+    expect(events[0]).toMatchObject({ allowed: true, key: undefined });
+    expect(events[0]?.storeError).toBeInstanceOf(Error);
+    const closed = createHttpLimiter<Raw>({ store: brokenStore(mode), clock, logger, failMode: 'closed' });
+    expect(await closed.check(raw(), req())).toMatchObject({ allowed: false, status: 503, headers: { 'Retry-After': '1' } });
+    // Failures are logged at most once per 10 s per limiter.
+    for (let i = 0; i < 5; i++) await open.check(raw(), req());
+    expect(logger.lines.filter((l) => l.level === 'error' && l.message.includes('fail open'))).toHaveLength(1);
+    clock.advance(10_000);
+    await open.check(raw(), req());
+    const again = logger.lines.filter((l) => l.level === 'error' && l.message.includes('fail open'));
+    expect(again).toHaveLength(2);
+    expect(again[1]?.fields['suppressed']).toBe(5);
+  });
+
+  it('hooks that throw or reject are logged and never break the request', async () => {
+    const { store, logger } = setup();
+    const http = createHttpLimiter<Raw>({
+      store,
+      logger,
+      profiles: { anonymous: { capacity: 1, refillPerSecond: 1, burst: 0 } },
+      onDecision: () => { throw new Error('metrics down'); },
+      onLimited: async () => { throw new Error('async hook'); },
+    });
+    sync(http.check(raw(), req()));
+    expect(sync(http.check(raw(), req()))).toMatchObject({ status: 429 });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(logger.lines.filter((l) => l.message.includes('hook threw'))).toHaveLength(2);
+    expect(logger.lines.filter((l) => l.message.includes('hook failed'))).toHaveLength(1);
+  });
+
+  it('finish feeds the adaptive score; a failing store is logged', async () => {
+    const { store, clock, logger } = setup();
+    const http = createHttpLimiter<Raw>({ store, clock, logger });
+    sync(http.check(raw(), req()));
+    http.finish('ip:203.0.113.7', 200);
+    expect(sync(store.get('ip:203.0.113.7'))?.adaptive?.successes).toBe(1);
+    const broken = createHttpLimiter<Raw>({ store: brokenStore('throw'), clock, logger });
+    broken.finish('k', 200);
+    const rejecting = createHttpLimiter<Raw>({ store: brokenStore('reject'), clock, logger });
+    rejecting.finish('k', 200);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(logger.lines.filter((l) => l.message.includes('could not record'))).toHaveLength(2);
+    const off = createHttpLimiter<Raw>({ store, clock, adaptive: false });
+    expect(sync(off.check(raw(), req({ ip: '198.51.100.9' })))?.recordKey).toBeUndefined();
+  });
+
+  it('alerts through notify when a client keeps getting denied', () => {
+    const { store, clock } = setup();
+    const alerts: unknown[] = [];
+    const http = createHttpLimiter<Raw>({
+      store,
+      clock,
+      profiles: { anonymous: { capacity: 1, refillPerSecond: 0.001, burst: 0 } },
+      notify: { threshold: 2, within: '1m', onAlert: (a) => void alerts.push(a) },
+    });
+    for (let i = 0; i < 3; i++) http.check(raw(), req());
+    expect(alerts).toEqual([expect.objectContaining({ key: 'ip:203.0.113.7', limiter: 'global', denials: 2 })]);
+  });
+
+  it('a route denial refunds what the global bucket took for the same request (ledger)', () => {
+    const { store, clock } = setup();
+    const http = createHttpLimiter<Raw>({ store, clock, adaptive: false });
+    const route = createRouteLimit<Raw>({ store, clock, max: 1, window: '1m' });
+    const first = raw();
+    sync(http.check(first, req()));
+    expect(sync(route.check(first, req()))).toMatchObject({ allowed: true });
+    for (let i = 0; i < 3; i++) {
+      const r = raw();
+      sync(http.check(r, req()));
+      expect(sync(route.check(r, req()))).toMatchObject({ allowed: false });
+    }
+    expect(sync(http.check(raw(), req()))?.headers['X-RateLimit-Remaining']).toBe('58');
+  });
+});

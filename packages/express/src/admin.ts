@@ -1,0 +1,37 @@
+import type * as express from 'express';
+import { createAdminApi, type AdminOptions } from '@micboard/limiter-core';
+
+/** Options of {@link rateLimitAdmin}: the engine to manage and the required `authorize`. */
+export type AdminMiddlewareOptions = AdminOptions<express.Request>;
+
+function queryOf(req: express.Request): (name: string) => string | undefined {
+  // express 5 parses the query simply (strings, arrays of strings); express 4's qs may nest objects.
+  const query = req.query as Record<string, unknown>;
+  return (name) => {
+    const value = query[name];
+    if (typeof value === 'string') return value;
+    if (Array.isArray(value) && typeof value[0] === 'string') return value[0];
+    return undefined;
+  };
+}
+
+/**
+ * The admin API (seed 2's endpoints) as express middleware, to mount under any prefix:
+ * `GET stats`, `POST reset/:client_key`, `PUT config`, `POST cleanup`, `PUT endpoint-cost`.
+ * Refuses to be created without `authorize`.
+ *
+ * @example
+ * app.use('/admin/rate-limit', rateLimitAdmin({ limiter: limiter.limiter, authorize: (req) => req.get('x-admin-token') === token }));
+ */
+export function rateLimitAdmin(options: AdminMiddlewareOptions): express.RequestHandler {
+  const api = createAdminApi<express.Request>(options);
+  return function rateLimitAdminMiddleware(req, res, next) {
+    api.handle(req, { method: req.method, path: req.path, query: queryOf(req) }).then((answer) => {
+      res.statusCode = answer.status;
+      for (const name in answer.headers) res.setHeader(name, answer.headers[name] as string);
+      res.setHeader('Content-Type', 'application/json; charset=utf-8');
+      res.setHeader('Cache-Control', 'no-store');
+      res.end(req.method === 'HEAD' ? undefined : JSON.stringify(answer.body));
+    }, next);
+  };
+}

@@ -1,0 +1,37 @@
+import type * as Koa from 'koa';
+import type { HttpRequest, HttpVerdict } from '@micboard/limiter-core';
+
+/** Copies what the HTTP layer needs from a koa context. koa decided the ip (`app.proxy`), the app's `getUserId` the user. */
+export function toHttpRequest(ctx: Koa.Context, userId: string | undefined): HttpRequest {
+  // @koa/router records the matched pattern here.
+  const matched = (ctx as { _matchedRoute?: unknown })._matchedRoute;
+  return {
+    method: ctx.method,
+    path: ctx.path,
+    // koa's ctx.ip honours app.proxy (X-Forwarded-For only when proxies are trusted); '' when unknown.
+    ip: ctx.ip === '' ? undefined : ctx.ip,
+    headers: ctx.headers,
+    route: typeof matched === 'string' ? matched : undefined,
+    trustProxy: ctx.app.proxy === true,
+    userId,
+  };
+}
+
+/** Sets the verdict's headers on the response. */
+export function setHeaders(ctx: Koa.Context, headers: Readonly<Record<string, string>>): void {
+  for (const name in headers) ctx.set(name, headers[name] as string);
+}
+
+/** Answers a denied request: status, headers and the JSON body. */
+export function deny(ctx: Koa.Context, verdict: HttpVerdict): void {
+  ctx.status = verdict.status;
+  setHeaders(ctx, verdict.headers);
+  ctx.body = verdict.body;
+}
+
+/** The default user id: `ctx.state.user.id` (koa-passport, koa-jwt), if the app has a user. */
+export function defaultUserId(ctx: Koa.Context): string | undefined {
+  const user = (ctx.state as { user?: { id?: unknown } } | undefined)?.user;
+  const id = user?.id;
+  return typeof id === 'string' ? id : typeof id === 'number' ? String(id) : undefined;
+}
