@@ -138,9 +138,9 @@ export interface RedisServer {
 export async function startRedisServer(extraArgs: readonly string[] = []): Promise<RedisServer> {
   const binary = redisServerBinary();
   const dir = mkdtempSync(join(tmpdir(), 'rl-redis-'));
-  const port = await freePort();
+  let port = 0;
   let child: ChildProcess | undefined;
-  const start = async (): Promise<void> => {
+  const launch = async (): Promise<void> => {
     child = spawn(
       binary,
       ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', ...extraArgs],
@@ -150,7 +150,26 @@ export async function startRedisServer(extraArgs: readonly string[] = []): Promi
       child?.once('error', (e) => reject(new Error(`cannot start ${binary}: ${e.message}`)));
     });
     await Promise.race([waitForPing(port, 10_000), failed]);
+    // The free port may have been taken between the check and the bind (tests run in parallel):
+    // make sure the server answering is ours.
+    const { stdout } = await run(redisCliBinary(), ['-p', String(port), 'info', 'server'], { timeout: 2000 });
+    const pid = /process_id:(\d+)/.exec(stdout)?.[1];
+    if (Number(pid) !== child?.pid) throw new Error(`port ${port} answered by another redis-server`);
   };
+  const start = async (): Promise<void> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await launch();
+        return;
+      } catch (error) {
+        child?.kill('SIGKILL');
+        child = undefined;
+        if (attempt >= 5) throw error;
+        port = await freePort();
+      }
+    }
+  };
+  port = await freePort();
   const stop = async (): Promise<void> => {
     const c = child;
     child = undefined;
@@ -165,7 +184,7 @@ export async function startRedisServer(extraArgs: readonly string[] = []): Promi
     host: '127.0.0.1',
     port,
     stop,
-    restart: start,
+    restart: launch,
     pause: () => child?.kill('SIGSTOP'),
     resume: () => child?.kill('SIGCONT'),
     async destroy() {
