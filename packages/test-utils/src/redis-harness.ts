@@ -140,6 +140,11 @@ export async function startRedisServer(extraArgs: readonly string[] = []): Promi
   const dir = mkdtempSync(join(tmpdir(), 'rl-redis-'));
   let port = 0;
   let child: ChildProcess | undefined;
+  // If the test process exits without tearing down (a crash, a timeout), take the server along.
+  const onExit = (): void => {
+    child?.kill('SIGKILL');
+  };
+  process.once('exit', onExit);
   const launch = async (): Promise<void> => {
     child = spawn(
       binary,
@@ -189,6 +194,7 @@ export async function startRedisServer(extraArgs: readonly string[] = []): Promi
     resume: () => child?.kill('SIGCONT'),
     async destroy() {
       await stop();
+      process.off('exit', onExit);
       rmSync(dir, { recursive: true, force: true });
     },
   };
