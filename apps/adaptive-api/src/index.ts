@@ -1,0 +1,9 @@
+export { ACTIVITY_PATH, ADMIN_PREFIX, adminAuthorizer, createApp, start } from './app.js';
+export type { AdaptiveApi, AdaptiveApiDeps, RunningAdaptiveApi } from './app.js';
+export { ConfigError, loadConfig } from './config.js';
+export type { AdaptiveApiConfig, LogLevel, NodeEnv } from './config.js';
+export { createActivityLog } from './activity.js';
+export type { ActivityLog, ActivitySnapshot, ClientActivity, Denial } from './activity.js';
+export { createLimiterMetrics } from './metrics.js';
+export type { DecisionLike, LimiterMetrics, LimiterMetricsOptions } from './metrics.js';
+export { createConsoleLogger } from './logger.js';

@@ -1,0 +1,33 @@
+/* The runnable app: read the environment, start, stop cleanly on Ctrl-C. */
+import { ConfigError, loadConfig } from './config.js';
+import { start } from './app.js';
+import { createConsoleLogger } from './logger.js';
+
+let config;
+try {
+  config = loadConfig(process.env);
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  process.stderr.write(`adaptive-api: ${error.message}\n`);
+  process.exit(1);
+}
+
+const logger = createConsoleLogger(config.logLevel, 'adaptive-api');
+let api;
+try {
+  api = await start(config, { logger });
+} catch (error) {
+  process.stderr.write(`adaptive-api: could not start: ${(error as Error).message}\n`);
+  process.exit(1);
+}
+if (config.authSecret === undefined) logger.info({}, 'AUTH_SECRET is not set: login tokens are valid only until this process stops');
+process.stdout.write(`adaptive-api listening on ${api.url} (store: ${api.limiter.store.name}, admin API: ${config.adminToken ? 'on' : 'off, set ADMIN_TOKEN'})\n`);
+
+const stop = (): void => {
+  api.close().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
+};
+process.once('SIGINT', stop);
+process.once('SIGTERM', stop);

@@ -1,0 +1,80 @@
+import { ConfigError, readChoice, readHost, readInteger, readPort, readRaw, readSeconds, readToken, readUrl, type Env } from './env.js';
+
+/** The mock Shure System API's defaults (apps/shure-mock). */
+const MOCK_URL = 'http://127.0.0.1:8080';
+const MOCK_API_KEY = 'mock-api-key';
+
+/** How the app runs; anything but `development` and `test` is treated as production. */
+export type NodeEnv = 'production' | 'development' | 'test';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+
+/** Everything micboard-api reads from its environment. Durations are in ms. */
+export interface MicboardApiConfig {
+  /** `PORT`: where the API listens. @default 3000 */
+  readonly port: number;
+  /** `HOST`: the address to listen on. @default '127.0.0.1' (set `0.0.0.0` to serve other machines) */
+  readonly host: string;
+  /** `NODE_ENV`. @default 'production' */
+  readonly nodeEnv: NodeEnv;
+  /** `LOG_LEVEL`. @default 'info' */
+  readonly logLevel: LogLevel;
+  readonly shure: {
+    /** `SHURE_API_BASE_URL`: the Shure System API. @default 'http://127.0.0.1:8080' (the mock) */
+    readonly baseUrl: string;
+    /**
+     * `SHURE_API_KEY`: sent as `x-api-key`. @default the mock's key (`'mock-api-key'`) while
+     * `SHURE_API_BASE_URL` is unset, so the app works against the mock out of the box; none otherwise
+     */
+    readonly apiKey: string | undefined;
+    /** `SHURE_API_TIMEOUT` (seconds): per attempt, in ms here. @default 10 s */
+    readonly timeoutMs: number;
+    /** `SHURE_API_MAX_RETRIES`: retries after the first attempt. @default 3 */
+    readonly maxRetries: number;
+    /** `SHURE_API_RETRY_BACKOFF` (seconds): the first retry's base delay, doubling after; in ms here. @default 0.5 s */
+    readonly retryBackoffMs: number;
+  };
+  /** `POLL_INTERVAL` (seconds): how often devices are polled, in ms here. @default 5 s */
+  readonly pollIntervalMs: number;
+  /** `CACHE_TIMEOUT` (seconds): how long polled data is served before it counts as stale, in ms here. @default 30 s */
+  readonly cacheTimeoutMs: number;
+  /** `REDIS_URL`: limiter state in Redis, shared by every instance; unset: the in-process memory store. */
+  readonly redisUrl: string | undefined;
+  /** `ADMIN_TOKEN`: enables the admin API under `/api/admin/rate-limit`; unset: no admin API. */
+  readonly adminToken: string | undefined;
+}
+
+/**
+ * Reads the configuration from the environment.
+ *
+ * @throws ConfigError naming the variable when a value is set but unusable.
+ * @example
+ * const config = loadConfig(process.env);
+ */
+export function loadConfig(env: Env): MicboardApiConfig {
+  const baseUrl = readUrl(env, 'SHURE_API_BASE_URL', MOCK_URL, ['http:', 'https:']);
+  return {
+    port: readPort(env, 'PORT', 3000),
+    host: readHost(env, 'HOST', '127.0.0.1'),
+    nodeEnv: readNodeEnv(env),
+    logLevel: readChoice<LogLevel>(env, 'LOG_LEVEL', 'info', ['debug', 'info', 'warn', 'error', 'silent']),
+    shure: {
+      baseUrl,
+      apiKey: readRaw(env, 'SHURE_API_KEY') ?? (readRaw(env, 'SHURE_API_BASE_URL') === undefined ? MOCK_API_KEY : undefined),
+      timeoutMs: readSeconds(env, 'SHURE_API_TIMEOUT', 10, { min: 0.1, max: 300 }),
+      maxRetries: readInteger(env, 'SHURE_API_MAX_RETRIES', 3, { min: 0, max: 10 }),
+      retryBackoffMs: readSeconds(env, 'SHURE_API_RETRY_BACKOFF', 0.5, { min: 0.01, max: 60 }),
+    },
+    pollIntervalMs: readSeconds(env, 'POLL_INTERVAL', 5, { min: 0.5, max: 3600 }),
+    cacheTimeoutMs: readSeconds(env, 'CACHE_TIMEOUT', 30, { min: 1, max: 86_400 }),
+    redisUrl: readUrl(env, 'REDIS_URL', undefined, ['redis:', 'rediss:']),
+    adminToken: readToken(env, 'ADMIN_TOKEN'),
+  };
+}
+
+/** `NODE_ENV`: production unless told otherwise; an unknown value is refused rather than guessed at. */
+export function readNodeEnv(env: Env): NodeEnv {
+  return readChoice<NodeEnv>(env, 'NODE_ENV', 'production', ['production', 'development', 'test']);
+}
+
+export { ConfigError };

@@ -1,0 +1,13 @@
+export { ADMIN_PREFIX, adminAuthorizer, createApp, ENDPOINT_LIMITS, start } from './app.js';
+export type { MicboardApi, MicboardApiDeps, RunningMicboardApi } from './app.js';
+export { ConfigError, loadConfig, readNodeEnv } from './config.js';
+export type { LogLevel, MicboardApiConfig, NodeEnv } from './config.js';
+export { createDeviceService, ShureUnavailable } from './devices.js';
+export type { DataView, DeviceService, DeviceServiceOptions, DeviceView } from './devices.js';
+export { readChoice, readHost, readInteger, readPort, readRaw, readSeconds, readToken, readUrl } from './env.js';
+export type { Env } from './env.js';
+export { createLimiterMetrics } from './metrics.js';
+export type { DecisionLike, LimiterMetrics, LimiterMetricsOptions } from './metrics.js';
+export { createConsoleLogger } from './logger.js';
+export { openStore, redactUrl } from './store.js';
+export type { OpenedStore } from './store.js';

@@ -1,0 +1,34 @@
+/* The runnable app: read the environment, start, stop cleanly on Ctrl-C. */
+import { start } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
+import { createConsoleLogger } from './logger.js';
+
+let config;
+try {
+  config = loadConfig(process.env);
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  process.stderr.write(`micboard-api: ${error.message}\n`);
+  process.exit(1);
+}
+
+const logger = createConsoleLogger(config.logLevel, 'micboard-api');
+let api;
+try {
+  api = await start(config, { logger });
+} catch (error) {
+  process.stderr.write(`micboard-api: could not start: ${(error as Error).message}\n`);
+  process.exit(1);
+}
+process.stdout.write(
+  `micboard-api listening on ${api.url} (store: ${api.limiter.store.name}, Shure System API: ${config.shure.baseUrl})\n`,
+);
+
+const stop = (): void => {
+  api.close().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
+};
+process.once('SIGINT', stop);
+process.once('SIGTERM', stop);

@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+describe('loadConfig', () => {
+  it('has seed 1 defaults, production and the mock when nothing is set', () => {
+    const config = loadConfig({});
+    expect(config).toEqual({
+      port: 3000,
+      host: '127.0.0.1',
+      nodeEnv: 'production',
+      logLevel: 'info',
+      shure: { baseUrl: 'http://127.0.0.1:8080', apiKey: 'mock-api-key', timeoutMs: 10_000, maxRetries: 3, retryBackoffMs: 500 },
+      pollIntervalMs: 5000,
+      cacheTimeoutMs: 30_000,
+      redisUrl: undefined,
+      adminToken: undefined,
+    });
+  });
+
+  it('reads every variable, seconds as seconds', () => {
+    const config = loadConfig({
+      PORT: '4000',
+      HOST: '0.0.0.0',
+      NODE_ENV: 'development',
+      SHURE_API_BASE_URL: 'https://shure.example:10000/',
+      SHURE_API_KEY: 'k',
+      SHURE_API_TIMEOUT: '2.5',
+      SHURE_API_MAX_RETRIES: '0',
+      SHURE_API_RETRY_BACKOFF: '1',
+      POLL_INTERVAL: '1',
+      CACHE_TIMEOUT: '10',
+      REDIS_URL: 'redis://127.0.0.1:6379/2',
+      ADMIN_TOKEN: 'a-long-enough-admin-token',
+    });
+    expect(config.port).toBe(4000);
+    expect(config.nodeEnv).toBe('development');
+    expect(config.shure).toEqual({ baseUrl: 'https://shure.example:10000', apiKey: 'k', timeoutMs: 2500, maxRetries: 0, retryBackoffMs: 1000 });
+    expect(config.pollIntervalMs).toBe(1000);
+    expect(config.cacheTimeoutMs).toBe(10_000);
+    expect(config.redisUrl).toBe('redis://127.0.0.1:6379/2');
+    expect(config.adminToken).toBe('a-long-enough-admin-token');
+  });
+
+  it('sends no API key to a real server unless told', () => {
+    expect(loadConfig({ SHURE_API_BASE_URL: 'http://10.0.0.5:10000' }).shure.apiKey).toBeUndefined();
+  });
+
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['PORT', '-1'],
+    ['PORT', '80.5'],
+    ['HOST', 'bad host'],
+    ['NODE_ENV', 'prod'],
+    ['LOG_LEVEL', 'loud'],
+    ['SHURE_API_BASE_URL', 'localhost:8080'],
+    ['SHURE_API_BASE_URL', 'ftp://example.com'],
+    ['SHURE_API_TIMEOUT', 'ten'],
+    ['SHURE_API_TIMEOUT', '0'],
+    ['SHURE_API_TIMEOUT', '-1'],
+    ['SHURE_API_MAX_RETRIES', '1.5'],
+    ['SHURE_API_MAX_RETRIES', '99'],
+    ['SHURE_API_RETRY_BACKOFF', 'soon'],
+    ['POLL_INTERVAL', '0'],
+    ['POLL_INTERVAL', '5s'],
+    ['CACHE_TIMEOUT', 'forever'],
+    ['REDIS_URL', 'http://127.0.0.1:6379'],
+    ['REDIS_URL', 'not a url'],
+    ['ADMIN_TOKEN', 'short'],
+  ])('refuses %s=%s with a message naming the variable', (name, value) => {
+    let caught: unknown;
+    try {
+      loadConfig({ [name]: value });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    expect((caught as ConfigError).variable).toBe(name);
+    expect((caught as Error).message).toContain(name);
+  });
+
+  it('never echoes a bad admin token', () => {
+    expect(() => loadConfig({ ADMIN_TOKEN: 'secret' })).toThrow(/ADMIN_TOKEN="<6 characters>"/);
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(loadConfig({ PORT: '', REDIS_URL: ' ' }).port).toBe(3000);
+    expect(loadConfig({ REDIS_URL: '' }).redisUrl).toBeUndefined();
+  });
+});
