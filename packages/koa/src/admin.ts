@@ -5,8 +5,8 @@ import { createAdminApi, invalidOption, type AdminOptions } from '@micboard/limi
 export interface AdminMiddlewareOptions extends AdminOptions<Koa.Context> {
   /**
    * The path the admin API lives under, e.g. `'/admin/rate-limit'`. Requests outside it pass
-   * through. With @koa/router, mount `router.all(prefix + '/(.*)')` style routes or use `adminRouter`.
-   * @default '' (the middleware answers every request it sees: mount it on a router prefix)
+   * through. (With @koa/router, use {@link rateLimitAdminRoutes} instead.)
+   * @default '' (the middleware answers every request it sees)
    */
   readonly prefix?: string;
 }
@@ -46,4 +46,44 @@ export function rateLimitAdmin(options: AdminMiddlewareOptions): Koa.Middleware 
     ctx.set('Cache-Control', 'no-store');
     ctx.body = answer.body;
   };
+}
+
+/** The part of a @koa/router `Router` the admin routes need (structural, so @koa/router stays an optional peer). */
+export interface AdminRouterLike {
+  get(path: string, middleware: Koa.Middleware): unknown;
+  post(path: string, middleware: Koa.Middleware): unknown;
+  put(path: string, middleware: Koa.Middleware): unknown;
+}
+
+/**
+ * Registers the admin API's routes on a @koa/router `Router`, whose own `prefix` is where they
+ * live: `GET /stats`, `POST /reset/:client_key`, `PUT /config`, `POST /cleanup`,
+ * `PUT /endpoint-cost`. Add `router.allowedMethods()` for 405s. Refuses to run without `authorize`.
+ *
+ * @example
+ * const admin = new Router({ prefix: '/admin/rate-limit' });
+ * rateLimitAdminRoutes(admin, { limiter: limiter.limiter, authorize: (ctx) => ctx.get('x-admin-token') === token });
+ * app.use(admin.routes()).use(admin.allowedMethods());
+ */
+export function rateLimitAdminRoutes<T extends AdminRouterLike>(router: T, options: AdminOptions<Koa.Context>): T {
+  const api = createAdminApi<Koa.Context>(options);
+  const route =
+    (path: (ctx: Koa.Context) => string): Koa.Middleware =>
+    async (ctx) => {
+      const answer = await api.handle(ctx, { method: ctx.method, path: path(ctx), query: queryOf(ctx) });
+      ctx.status = answer.status;
+      for (const name in answer.headers) ctx.set(name, answer.headers[name] as string);
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = answer.body;
+    };
+  router.get('/stats', route(() => '/stats'));
+  // The router has already decoded the parameter; the admin API decodes the raw segment itself.
+  router.post(
+    '/reset/:client_key',
+    route((ctx) => `/reset/${encodeURIComponent(String((ctx as { params?: Record<string, string> }).params?.['client_key'] ?? ''))}`),
+  );
+  router.put('/config', route(() => '/config'));
+  router.post('/cleanup', route(() => '/cleanup'));
+  router.put('/endpoint-cost', route(() => '/endpoint-cost'));
+  return router;
 }

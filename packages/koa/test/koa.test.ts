@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { LimiterError } from '@micboard/limiter-core';
 import { ManualClock } from '@micboard/limiter-core/testing';
 import { send } from '@micboard/test-utils';
-import { limit, rateLimit, rateLimitAdmin } from '../src/index.js';
+import { limit, rateLimit, rateLimitAdmin, rateLimitAdminRoutes } from '../src/index.js';
 
 const servers: { close(): void; closeAllConnections(): void }[] = [];
 afterEach(() => {
@@ -59,5 +59,38 @@ describe('koa adapter specifics', () => {
     expect((await send(url, '/a')).status).toBe(200);
     expect((await send(url, '/a')).status).toBe(429);
     expect((await send(url, '/b')).status).toBe(200);
+  });
+});
+
+describe('admin routes on @koa/router', () => {
+  it('registers every endpoint under the router prefix, with auth and validation', async () => {
+    const { default: Router } = await import('@koa/router');
+    const limiter = rateLimit({ clock: new ManualClock(0) });
+    const admin = rateLimitAdminRoutes(new Router({ prefix: '/ops/limits' }), {
+      limiter: limiter.limiter,
+      authorize: (ctx) => (ctx.get('authorization') === '' ? 401 : ctx.get('authorization') === 'Bearer t'),
+    });
+    const app = new Koa();
+    app.use(admin.routes()).use(admin.allowedMethods());
+    app.use(limiter);
+    app.use((ctx) => {
+      ctx.body = 'ok';
+    });
+    const url = await listen(app);
+    const auth = { authorization: 'Bearer t' };
+    await send(url, '/anything');
+    expect((await send(url, '/ops/limits/stats')).status).toBe(401);
+    expect((await send(url, '/ops/limits/stats', { headers: { authorization: 'Bearer x' } })).status).toBe(403);
+    expect((await send(url, '/ops/limits/stats?client_key=ip:127.0.0.1', { headers: auth })).status).toBe(200);
+    expect((await send(url, '/ops/limits/reset/ip%3A127.0.0.1', { method: 'POST', headers: auth })).body).toEqual({
+      client_key: 'ip:127.0.0.1',
+      reset: true,
+    });
+    expect((await send(url, '/ops/limits/config?user_type=anonymous&capacity=5', { method: 'PUT', headers: auth })).status).toBe(200);
+    expect((await send(url, '/ops/limits/cleanup?inactive_hours=x', { method: 'POST', headers: auth })).status).toBe(400);
+    expect((await send(url, '/ops/limits/endpoint-cost?endpoint=/a&cost=2', { method: 'PUT', headers: auth })).status).toBe(200);
+    // No admin route for DELETE: the request falls through to the app (allowedMethods answers 405 only
+    // when nothing downstream does).
+    expect((await send(url, '/ops/limits/stats', { method: 'DELETE', headers: auth })).text).toBe('ok');
   });
 });
