@@ -93,7 +93,9 @@ export function createHttpLimiter<R>(options: HttpLimiterOptions<R>): HttpLimite
     options.notify === undefined ? undefined : createDenialNotifier(options.notify, clock, logger);
   const storeError = createErrorLog(logger, clock);
   const store = limiter.store;
-  const storeNow = (): number => (store.now ? store.now() : clock.now());
+  // Only the draft headers state a time relative to now; legacy ones are absolute. Skip the clock read otherwise.
+  const usesNow = style === 'draft' || style === 'both';
+  const storeNow = (): number => (!usesNow ? 0 : store.now ? store.now() : clock.now());
   let warnedForwarded = false;
 
   const warnForwarded = (request: HttpRequest): void => {

@@ -158,7 +158,9 @@ export function createRouteLimit<R>(options: RouteLimitOptions<R>): RouteLimit<R
   const notifier = options.notify === undefined ? undefined : createDenialNotifier(options.notify, clock, logger);
   const storeError = createErrorLog(logger, clock);
   const warnOnce = createOncePer(clock);
-  const storeNow = (): number => (store.now ? store.now() : clock.now());
+  // Only the draft headers state a time relative to now; legacy ones are absolute. Skip the clock read otherwise.
+  const usesNow = style === 'draft' || style === 'both';
+  const storeNow = (): number => (!usesNow ? 0 : store.now ? store.now() : clock.now());
   enableLedger();
 
   const ipOf = (request: HttpRequest): string =>
