@@ -2,10 +2,11 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createServer, type IncomingMessage } from 'node:http';
 import { LimiterError, type DecisionEvent } from '@micboard/limiter-core';
 import { ManualClock } from '@micboard/limiter-core/testing';
 import { send } from '@micboard/test-utils';
-import { limit, rateLimit, rateLimitAdmin } from '../src/index.js';
+import { createWebhookSender, limit, rateLimit, rateLimitAdmin } from '../src/index.js';
 
 const servers: { close(): void; closeAllConnections(): void }[] = [];
 afterEach(() => {
@@ -79,5 +80,68 @@ describe('express adapter specifics', () => {
     const head = await send(url, '/admin/stats', { method: 'HEAD' });
     expect(head.status).toBe(200);
     expect(head.text).toBe('');
+  });
+});
+
+describe('notifications through a webhook', () => {
+  async function receiver(answer: (body: string) => number | 'hang') {
+    const bodies: string[] = [];
+    const pending: (() => void)[] = [];
+    let arrived: () => void = () => {};
+    const first = new Promise<void>((resolve) => (arrived = resolve));
+    const server = createServer((req: IncomingMessage, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        bodies.push(body);
+        arrived();
+        const status = answer(body);
+        if (status === 'hang') pending.push(() => res.destroy());
+        else res.writeHead(status).end();
+      });
+    });
+    server.listen(0, '127.0.0.1');
+    servers.push(server);
+    await once(server, 'listening');
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, bodies, release: () => pending.splice(0).forEach((f) => f()), first };
+  }
+
+  const app = async (onAlert: (alert: never) => unknown) => {
+    const limiter = rateLimit({
+      adaptive: false,
+      profiles: { anonymous: { capacity: 1, refillPerSecond: 0.001, burst: 0 } },
+      notify: { threshold: 2, within: '1m', onAlert: onAlert as never },
+    });
+    const a = express();
+    a.use(limiter);
+    a.get('/', (_req, res) => void res.send('ok'));
+    return listen(a);
+  };
+
+  it('POSTs the alert to the webhook, retrying a 503', async () => {
+    let calls = 0;
+    const hook = await receiver(() => (++calls === 1 ? 503 : 204));
+    const sleeps: number[] = [];
+    const onAlert = createWebhookSender({ url: hook.url, sleep: async (ms) => void sleeps.push(ms), retry: { jitter: 'none' } });
+    let delivered: Promise<void> | undefined;
+    const url = await app((alert) => (delivered = onAlert(alert)));
+    for (let i = 0; i < 3; i++) await send(url, '/');
+    await delivered;
+    expect(hook.bodies).toHaveLength(2);
+    expect(JSON.parse(hook.bodies[1] ?? '')).toMatchObject({ key: 'ip:127.0.0.1', limiter: 'global', denials: 2 });
+    expect(sleeps).toEqual([500]);
+  });
+
+  it('a webhook that never answers does not slow requests down', async () => {
+    const hook = await receiver(() => 'hang');
+    const onAlert = createWebhookSender({ url: hook.url, timeoutMs: 60_000, retry: { retries: 0 } });
+    const url = await app(onAlert);
+    const started = performance.now();
+    for (let i = 0; i < 10; i++) expect((await send(url, '/')).status).toBe(i === 0 ? 200 : 429);
+    // Ten loopback requests; a blocked one would wait for the 60 s webhook timeout.
+    expect(performance.now() - started).toBeLessThan(5_000);
+    await hook.first; // the alert did go out, and is still waiting for an answer
+    expect(hook.bodies).toHaveLength(1);
+    hook.release();
   });
 });
