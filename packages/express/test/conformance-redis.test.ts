@@ -28,7 +28,8 @@ afterAll(async () => {
 
 testAdapter(expressHarness, {
   name: 'redis',
-  // Each test gets its own key prefix; the store takes the manual clock's time instead of Redis TIME (tests only).
-  create: (clock) => createRedisStore({ client, prefix: `${run}:${++counter}:`, clock, onStoreError: 'throw' }),
+  // Each test gets its own key prefix; the store takes the manual clock's time instead of Redis TIME (tests only),
+  // and a generous timeout so a busy CI machine cannot turn a slow answer into a fail-open miscount.
+  create: (clock) => createRedisStore({ client, prefix: `${run}:${++counter}:`, clock, onStoreError: 'throw', timeoutMs: 5_000 }),
   dispose: (store) => (store as RedisStore).close(),
 });
