@@ -18,7 +18,7 @@ import { defaultUserId, deny, setHeaders, toHttpRequest } from './request.js';
 
 /** Options of {@link rateLimit}: the engine's, the shared HTTP hooks, and an optional store. */
 export interface RateLimitOptions extends Omit<HttpLimiterOptions<express.Request>, 'store' | 'latencyClock'> {
-  /** Where state lives. @default a memory store on the same clock and logger */
+  /** Where state lives. @default the `limiter`'s store, else a memory store on the same clock and logger */
   readonly store?: Store;
   /** Measures store latency for `onDecision`, in ms. @default performance (monotonic, sub-ms) */
   readonly latencyClock?: Clock;
@@ -59,7 +59,7 @@ const performanceClock: Clock = { now: () => performance.now() };
  * app.use('/admin/rate-limit', limiter.admin({ authorize: (req) => req.get('x-admin-token') === token }));
  */
 export function rateLimit(options: RateLimitOptions = {}): RateLimitMiddleware {
-  const store = options.store ?? createMemoryStore(memoryStoreOptions(options));
+  const store = options.store ?? options.limiter?.store ?? createMemoryStore(memoryStoreOptions(options));
   const getUserId = options.getUserId ?? defaultUserId;
   const http = createHttpLimiter<express.Request>({
     ...options,

@@ -3,8 +3,8 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createServer, type IncomingMessage } from 'node:http';
-import { LimiterError, type DecisionEvent } from '@micboard/limiter-core';
-import { ManualClock } from '@micboard/limiter-core/testing';
+import { createLimiter, LimiterError, type DecisionEvent } from '@micboard/limiter-core';
+import { createReferenceStore, ManualClock } from '@micboard/limiter-core/testing';
 import { send } from '@micboard/test-utils';
 import { createWebhookSender, limit, rateLimit, rateLimitAdmin } from '../src/index.js';
 
@@ -67,6 +67,19 @@ describe('express adapter specifics', () => {
     expect((await send(url, '/x')).status).toBe(429);
     clock.advance(60_000);
     expect((await send(url, '/x')).status).toBe(200);
+  });
+
+  it('rateLimit({ limiter }) shares an engine the app made with the admin API', async () => {
+    const clock = new ManualClock(0);
+    const limiter = createLimiter({ store: createReferenceStore({ clock }), clock, adaptive: false });
+    const app = express();
+    app.use('/admin', rateLimitAdmin({ limiter, authorize: () => true }));
+    app.use(rateLimit({ limiter }));
+    app.get('/', (_req, res) => void res.send('ok'));
+    const url = await listen(app);
+    expect((await send(url, '/')).headers['x-ratelimit-remaining']).toBe('59');
+    expect((await send(url, '/admin/reset/ip%3A127.0.0.1', { method: 'POST' })).body).toEqual({ client_key: 'ip:127.0.0.1', reset: true });
+    expect((await send(url, '/')).headers['x-ratelimit-remaining']).toBe('59');
   });
 
   it('admin: first value of a repeated query parameter, HEAD has no body', async () => {

@@ -17,7 +17,7 @@ import { defaultUserId, deny, setHeaders, toHttpRequest } from './request.js';
 
 /** Options of {@link rateLimit}: the engine's, the shared HTTP hooks, and an optional store. */
 export interface RateLimitOptions extends Omit<HttpLimiterOptions<Koa.Context>, 'store' | 'latencyClock'> {
-  /** Where state lives. @default a memory store on the same clock and logger */
+  /** Where state lives. @default the `limiter`'s store, else a memory store on the same clock and logger */
   readonly store?: Store;
   /** Measures store latency for `onDecision`, in ms. @default performance (monotonic, sub-ms) */
   readonly latencyClock?: Clock;
@@ -63,7 +63,7 @@ function memoryStoreOptions(options: { readonly clock?: Clock | undefined; reado
  * router.get('/api/data', limiter.limit({ max: 120, window: '60s' }), handler);
  */
 export function rateLimit(options: RateLimitOptions = {}): RateLimitMiddleware {
-  const store = options.store ?? createMemoryStore(memoryStoreOptions(options));
+  const store = options.store ?? options.limiter?.store ?? createMemoryStore(memoryStoreOptions(options));
   const getUserId = options.getUserId ?? defaultUserId;
   const latencyClock = options.latencyClock ?? performanceClock;
   const http = createHttpLimiter<Koa.Context>({ ...options, store, getUserId, latencyClock });

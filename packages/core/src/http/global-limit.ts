@@ -4,7 +4,7 @@ import { isThenable } from '../engine/maybe-promise.js';
 import { invalidOption } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { cidrMatcher, type HeaderStyle } from '../policy/index.js';
-import type { MaybePromise } from '../types.js';
+import type { MaybePromise, Store } from '../types.js';
 import { oneOf } from '../validate.js';
 import { ledgerEnabled, noteTaken } from './ledger.js';
 import { createErrorLog } from './log-throttle.js';
@@ -15,7 +15,14 @@ import { unavailableVerdict, verdictOf } from './verdict.js';
 const HEADER_STYLES: readonly HeaderStyle[] = ['legacy', 'draft', 'both', 'none'];
 
 /** Options of the global adaptive middleware, shared by the express and koa adapters. `R` is the framework's request. */
-export interface HttpLimiterOptions<R> extends LimiterOptions, HttpHooks<R> {
+export interface HttpLimiterOptions<R> extends Omit<LimiterOptions, 'store'>, HttpHooks<R> {
+  /** Where state lives. Required unless `limiter` is given. */
+  readonly store?: Store;
+  /**
+   * An engine the app already made with `createLimiter` (e.g. shared with the admin API or a second
+   * middleware). Then the engine options here (`store`, `profiles`, `adaptive`...) are not used.
+   */
+  readonly limiter?: Limiter;
   /**
    * The application's authentication result for a request: the user id, or undefined when
    * anonymous. Adapters default it to `req.user?.id` (express) / `ctx.state.user?.id` (koa).
@@ -78,7 +85,10 @@ export function createHttpLimiter<R>(options: HttpLimiterOptions<R>): HttpLimite
   if (options.getUserId !== undefined && typeof options.getUserId !== 'function') {
     throw invalidOption('getUserId', options.getUserId, 'a function');
   }
-  const limiter = createLimiter(options);
+  if (options.limiter !== undefined && (typeof options.limiter !== 'object' || typeof options.limiter?.check !== 'function')) {
+    throw invalidOption('limiter', options.limiter, 'a Limiter from createLimiter');
+  }
+  const limiter = options.limiter ?? createLimiter(options as LimiterOptions);
   const clock = options.clock ?? systemClock;
   const latencyClock = options.latencyClock ?? clock;
   const logger = options.logger ?? silentLogger;

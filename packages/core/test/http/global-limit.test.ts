@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createHttpLimiter, createRouteLimit, LimiterError, type DecisionEvent } from '@micboard/limiter-core';
+import { createHttpLimiter, createLimiter, createRouteLimit, LimiterError, type DecisionEvent } from '@micboard/limiter-core';
 import { asyncStore, brokenStore, req, setup, sync } from './helpers.js';
 
 type Raw = { id: number };
@@ -16,6 +16,17 @@ describe('createHttpLimiter', () => {
     expect(() => createHttpLimiter({ store, allowList: '10.0.0.0/8' as never })).toThrow(/allowList/);
     expect(() => createHttpLimiter({ store, allowList: ['nope'] })).toThrow(/allowList\[0\]/);
     expect(() => createHttpLimiter({ store, getUserId: 'id' as never })).toThrow(/getUserId/);
+  });
+
+  it('uses an engine the app already made, or needs a store', () => {
+    const { store, clock } = setup();
+    const limiter = createLimiter({ store, clock, adaptive: false });
+    const http = createHttpLimiter<Raw>({ limiter });
+    expect(http.limiter).toBe(limiter);
+    sync(http.check(raw(), req()));
+    expect(sync(limiter.check(req()))?.decision.remaining).toBe(58);
+    expect(() => createHttpLimiter({ limiter: {} as never })).toThrow(/limiter must be a Limiter/);
+    expect(() => createHttpLimiter({})).toThrow(/store must be a Store/);
   });
 
   it('answers synchronously on a synchronous store: headers, 429 body, record key', () => {
