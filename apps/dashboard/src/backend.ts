@@ -21,7 +21,7 @@ export interface DashboardClient {
   readonly userType: string | undefined;
   /** Effective adaptive multiplier now (1 when the store has no score). */
   readonly multiplier: number;
-  /** Whole tokens left, restored to now by the store. */
+  /** Whole tokens left after the client's last request (what its `X-RateLimit-Remaining` said). */
   readonly remaining: number | undefined;
   readonly limit: number | undefined;
   /** Requests allowed and denied, summed over the instances. */
@@ -194,12 +194,7 @@ function mergeClients(snapshots: readonly ClientSnapshot[], activities: readonly
   for (const answer of activities) {
     for (const client of answer.clients) {
       const current = merged.get(client.key);
-      if (current) {
-        current.allowed += client.allowed;
-        current.denied += client.denied;
-        current.userType ??= client.userType;
-        if ((current.lastSeen ?? 0) < client.lastSeen) current.lastSeen = client.lastSeen;
-      } else {
+      if (!current) {
         merged.set(client.key, {
           key: client.key,
           userType: client.userType,
@@ -210,29 +205,39 @@ function mergeClients(snapshots: readonly ClientSnapshot[], activities: readonly
           denied: client.denied,
           lastSeen: client.lastSeen,
         });
+        continue;
+      }
+      current.allowed += client.allowed;
+      current.denied += client.denied;
+      current.userType ??= client.userType;
+      // Tokens as the client was last told (its X-RateLimit headers), by whichever instance saw it last.
+      if ((current.lastSeen ?? 0) < client.lastSeen) {
+        current.lastSeen = client.lastSeen;
+        current.remaining = client.remaining;
+        current.limit = client.limit;
       }
     }
   }
-  // The store is the truth for tokens and multiplier: it restores both to now.
+  // The store knows the multiplier now (idle drift applied). Its per-limit view is used only for
+  // clients no instance has seen: the memory store restores every client of a limit id with the
+  // spec last used, which is another user type's when profiles differ.
   for (const snapshot of snapshots) {
-    const limits = snapshot.limits['default'] ?? Object.values(snapshot.limits)[0];
     const current = merged.get(snapshot.key);
-    const fromStore = {
+    if (current) {
+      current.multiplier = snapshot.multiplier;
+      continue;
+    }
+    const limits = snapshot.limits['default'] ?? Object.values(snapshot.limits)[0];
+    merged.set(snapshot.key, {
+      key: snapshot.key,
+      userType: undefined,
       multiplier: snapshot.multiplier,
       remaining: limits?.remaining,
       limit: limits?.limit,
-    };
-    if (current) Object.assign(current, fromStore);
-    else {
-      merged.set(snapshot.key, {
-        key: snapshot.key,
-        userType: undefined,
-        allowed: 0,
-        denied: 0,
-        lastSeen: snapshot.lastSeen,
-        ...fromStore,
-      });
-    }
+      allowed: 0,
+      denied: 0,
+      lastSeen: snapshot.lastSeen,
+    });
   }
   return [...merged.values()].sort((a, b) => (b.lastSeen ?? 0) - (a.lastSeen ?? 0));
 }

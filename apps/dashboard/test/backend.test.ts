@@ -29,12 +29,12 @@ const activity = (instance: string, allowed: number, denied: number, at: number)
   instance,
   store: 'redis',
   defaultCost: 1,
-  clients: [{ key: 'ip:127.0.0.1', userType: 'anonymous', allowed, denied, limit: 60, remaining: 5, lastSeen: at }],
+  clients: [{ key: 'ip:127.0.0.1', userType: 'anonymous', allowed, denied, limit: 60 - at / 10, remaining: at / 100, lastSeen: at }],
   denials: [{ at, key: 'ip:127.0.0.1', userType: 'anonymous', method: 'POST', route: '/api/v1/auth/login', cost: 5 }],
 });
 
 describe('createBackend', () => {
-  it('merges the store stats with every instance activity: tokens and multiplier from the store, counts summed', async () => {
+  it('merges the store stats with every instance activity: multiplier from the store, tokens from the latest decision, counts summed', async () => {
     const log: string[] = [];
     const backend = createBackend({
       urls: ['http://127.0.0.1:1', 'http://127.0.0.1:2'],
@@ -52,7 +52,7 @@ describe('createBackend', () => {
     expect(state.error).toBeUndefined();
     expect(state.store).toBe('redis');
     expect(state.clients).toEqual([
-      { key: 'ip:127.0.0.1', userType: 'anonymous', multiplier: 0.25, remaining: 0, limit: 15, allowed: 5, denied: 5, lastSeen: 200 },
+      { key: 'ip:127.0.0.1', userType: 'anonymous', multiplier: 0.25, remaining: 2, limit: 40, allowed: 5, denied: 5, lastSeen: 200 },
       { key: 'user:idle', userType: undefined, multiplier: 1, remaining: 250, limit: 250, allowed: 0, denied: 0, lastSeen: 10 },
     ]);
     expect(state.denials.map((d) => [d.instance, d.at])).toEqual([
