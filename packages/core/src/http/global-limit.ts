@@ -16,16 +16,18 @@ const HEADER_STYLES: readonly HeaderStyle[] = ['legacy', 'draft', 'both', 'none'
 
 /** Options of the global adaptive middleware, shared by the express and koa adapters. `R` is the framework's request. */
 export interface HttpLimiterOptions<R> extends Omit<LimiterOptions, 'store'>, HttpHooks<R> {
-  /** Where state lives. Required unless `limiter` is given. */
+  /** Where state lives. Required unless `limiter` is given (the adapters default it to a memory store). */
   readonly store?: Store;
   /**
    * An engine the app already made with `createLimiter` (e.g. shared with the admin API or a second
    * middleware). Then the engine options here (`store`, `profiles`, `adaptive`...) are not used.
+   * @default a new engine from these options
    */
   readonly limiter?: Limiter;
   /**
    * The application's authentication result for a request: the user id, or undefined when
-   * anonymous. Adapters default it to `req.user?.id` (express) / `ctx.state.user?.id` (koa).
+   * anonymous. A throw counts as anonymous.
+   * @default none here; the adapters use `req.user?.id` (express) / `ctx.state.user?.id` (koa)
    */
   readonly getUserId?: (request: R) => string | undefined;
   /** Alert when a client keeps hitting its limit (N denials in M minutes). @default off */

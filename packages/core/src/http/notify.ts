@@ -40,7 +40,14 @@ export interface NotifyOptions {
 /** Counts denials per client and raises an alert when one crosses the threshold. */
 export type DenialNotifier = (key: string, limiter: string) => void;
 
-/** Builds the notifier from validated options. */
+/**
+ * Builds the repeated-denial notifier: call it with each denial; it calls `onAlert` once a client
+ * reaches `threshold` denials within `within`, then stays quiet for that client for `within`.
+ *
+ * @example
+ * const denied = createDenialNotifier({ threshold: 10, within: '5m', onAlert: console.warn }, systemClock, logger);
+ * denied('ip:203.0.113.9', 'global');
+ */
 export function createDenialNotifier(options: NotifyOptions, clock: Clock, logger: Logger): DenialNotifier {
   if (typeof options !== 'object' || options === null) throw invalidOption('notify', options, 'an object');
   if (typeof options.onAlert !== 'function') throw invalidOption('notify.onAlert', options.onAlert, 'a function');

@@ -62,7 +62,8 @@ export interface HttpHooks<R> {
   readonly allowList?: readonly string[];
   /**
    * Called when a request is denied, before the 429 is written. For logging or metrics; the
-   * response is written by the middleware.
+   * response is written by the middleware. A throw or rejection is logged, never propagated.
+   * @default none
    */
   readonly onLimited?: (request: R, event: DecisionEvent) => void;
   /** Called for every decided request (allowed or not), e.g. to feed Prometheus. @default none */

@@ -23,6 +23,10 @@ export interface VerdictContext {
 /**
  * Builds the adapter's instructions from a decision: the one place headers and the 429 body are
  * decided for both frameworks.
+ *
+ * @example
+ * const verdict = verdictOf(decision, { style: 'both', now: store.now(), windowSeconds: 60 }, undefined);
+ * if (!verdict.allowed) res.status(verdict.status).set(verdict.headers).json(verdict.body);
  */
 export function verdictOf(decision: Decision, context: VerdictContext, recordKey: string | undefined): HttpVerdict {
   if (decision.allowed) {
