@@ -20,9 +20,8 @@ try {
   process.stderr.write(`adaptive-api: could not start: ${(error as Error).message}\n`);
   process.exit(1);
 }
-if (config.authSecret === undefined) logger.info({}, 'AUTH_SECRET is not set: login tokens are valid only until this process stops');
-process.stdout.write(`adaptive-api listening on ${api.url} (store: ${api.limiter.store.name}, admin API: ${config.adminToken ? 'on' : 'off, set ADMIN_TOKEN'})\n`);
 
+// Handle Ctrl-C before saying where we listen: whoever reads that line may stop us at once.
 const stop = (): void => {
   api.close().then(
     () => process.exit(0),
@@ -31,3 +30,5 @@ const stop = (): void => {
 };
 process.once('SIGINT', stop);
 process.once('SIGTERM', stop);
+if (config.authSecret === undefined) logger.info({}, 'AUTH_SECRET is not set: login tokens are valid only until this process stops');
+process.stdout.write(`adaptive-api listening on ${api.url} (store: ${api.limiter.store.name}, admin API: ${config.adminToken ? 'on' : 'off, set ADMIN_TOKEN'})\n`);

@@ -20,9 +20,8 @@ try {
   process.stderr.write(`dashboard: could not start: ${(error as Error).message}\n`);
   process.exit(1);
 }
-process.stdout.write(`dashboard on ${dashboard.url} (watching ${config.adaptiveApiUrls.join(', ')})\n`);
-if (config.adminToken === undefined) process.stdout.write('dashboard: ADMIN_TOKEN is not set, so it can only run traffic\n');
 
+// Handle Ctrl-C before saying where we listen: whoever reads that line may stop us at once.
 const stop = (): void => {
   dashboard.close().then(
     () => process.exit(0),
@@ -31,3 +30,5 @@ const stop = (): void => {
 };
 process.once('SIGINT', stop);
 process.once('SIGTERM', stop);
+process.stdout.write(`dashboard on ${dashboard.url} (watching ${config.adaptiveApiUrls.join(', ')})\n`);
+if (config.adminToken === undefined) process.stdout.write('dashboard: ADMIN_TOKEN is not set, so it can only run traffic\n');

@@ -20,8 +20,6 @@ try {
   process.stderr.write(`demo: could not start: ${known ? (error as Error).message : String((error as Error).stack ?? error)}\n`);
   process.exit(1);
 }
-process.stdout.write(banner(demo));
-
 let stopping = false;
 const stop = (): void => {
   if (stopping) {
@@ -43,3 +41,5 @@ const stop = (): void => {
 };
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
+// Only now say where everything is: whoever reads it may press Ctrl-C at once.
+process.stdout.write(banner(demo));

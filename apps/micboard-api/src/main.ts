@@ -20,10 +20,8 @@ try {
   process.stderr.write(`micboard-api: could not start: ${(error as Error).message}\n`);
   process.exit(1);
 }
-process.stdout.write(
-  `micboard-api listening on ${api.url} (store: ${api.limiter.store.name}, Shure System API: ${config.shure.baseUrl})\n`,
-);
 
+// Handle Ctrl-C before saying where we listen: whoever reads that line may stop us at once.
 const stop = (): void => {
   api.close().then(
     () => process.exit(0),
@@ -32,3 +30,6 @@ const stop = (): void => {
 };
 process.once('SIGINT', stop);
 process.once('SIGTERM', stop);
+process.stdout.write(
+  `micboard-api listening on ${api.url} (store: ${api.limiter.store.name}, Shure System API: ${config.shure.baseUrl})\n`,
+);
