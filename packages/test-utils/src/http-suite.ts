@@ -340,6 +340,13 @@ export function testAdapter(harness: AdapterHarness, stores: StoreFactory): void
         const warnings = app.logger.lines.filter((l) => l.level === 'warn' && l.message.includes('X-Forwarded-For'));
         expect(warnings).toHaveLength(1);
       });
+
+      it('route limits alone ignore a forged X-Forwarded-For too, and warn once', async () => {
+        const app = await open({ global: false, routes: [{ method: 'GET', path: '/r', limits: [{ max: 3, window: '60s' }] }] });
+        for (let i = 0; i < 3; i++) expect((await app.get('/r', { headers: ip(`198.51.100.${i}`) })).status).toBe(200);
+        expect((await app.get('/r', { headers: ip('198.51.100.99') })).status).toBe(429);
+        expect(app.logger.lines.filter((l) => l.level === 'warn' && l.message.includes('X-Forwarded-For'))).toHaveLength(1);
+      });
     });
 
     describe('spoofing in production mode leaves an anonymous client unchanged', () => {

@@ -54,6 +54,25 @@ export interface HttpLimiter<R> {
   finish(key: string, status: number): void;
 }
 
+/**
+ * Warns once, through the logger, when X-Forwarded-For arrives and the framework trusts no proxy:
+ * either the app sits behind a proxy it forgot to trust (every client then shares the proxy's
+ * address), or clients are forging the header (which is then, rightly, ignored).
+ */
+export function createForwardedWarning(logger: Logger): (request: HttpRequest) => void {
+  let warned = false;
+  return (request) => {
+    if (warned || request.trustProxy === true) return;
+    if (request.headers['x-forwarded-for'] === undefined) return;
+    warned = true;
+    logger.warn(
+      { ip: request.ip },
+      'X-Forwarded-For received but no proxy is trusted: limiting by the socket address. ' +
+        'If a proxy fronts this app, set express `trust proxy` / koa `app.proxy`; otherwise the header is forged.',
+    );
+  };
+}
+
 /** Checks the hooks every middleware shares, at construction. */
 export function validateHooks<R>(options: HttpHooks<R>, prefix = ''): void {
   for (const name of ['skip', 'onLimited', 'onDecision'] as const) {
@@ -108,18 +127,7 @@ export function createHttpLimiter<R>(options: HttpLimiterOptions<R>): HttpLimite
   // Only the draft headers state a time relative to now; legacy ones are absolute. Skip the clock read otherwise.
   const usesNow = style === 'draft' || style === 'both';
   const storeNow = (): number => (!usesNow ? 0 : store.now ? store.now() : clock.now());
-  let warnedForwarded = false;
-
-  const warnForwarded = (request: HttpRequest): void => {
-    if (warnedForwarded || request.trustProxy === true) return;
-    if (request.headers['x-forwarded-for'] === undefined) return;
-    warnedForwarded = true;
-    logger.warn(
-      { ip: request.ip },
-      'X-Forwarded-For received but no proxy is trusted: limiting by the socket address. ' +
-        "If a proxy fronts this app, set express `trust proxy` / koa `app.proxy`; otherwise the header is forged.",
-    );
-  };
+  const warnForwarded = createForwardedWarning(logger);
 
   const event = (
     request: HttpRequest,

@@ -1,4 +1,4 @@
-export { createHttpLimiter, allowListOf, safely, safeUserId, validateHooks } from './global-limit.js';
+export { createHttpLimiter, allowListOf, createForwardedWarning, safely, safeUserId, validateHooks } from './global-limit.js';
 export type { HttpLimiter, HttpLimiterOptions } from './global-limit.js';
 export { createRouteLimit } from './route-limit.js';
 export type { RouteLimit, RouteLimitAlgorithm, RouteLimitOptions, RouteLimitRule } from './route-limit.js';

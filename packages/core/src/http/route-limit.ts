@@ -7,7 +7,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import { ipKey } from '../policy/index.js';
 import type { ConsumeRequest, LimitSpec, MaybePromise, Store, StoreDecision } from '../types.js';
 import { integer, oneOf } from '../validate.js';
-import { allowListOf, safely, safeUserId, validateHooks } from './global-limit.js';
+import { allowListOf, createForwardedWarning, safely, safeUserId, validateHooks } from './global-limit.js';
 import { enableLedger, ledgerEnabled, noteTaken, refundTaken } from './ledger.js';
 import { createErrorLog, createOncePer } from './log-throttle.js';
 import { createDenialNotifier, type NotifyOptions } from './notify.js';
@@ -158,6 +158,7 @@ export function createRouteLimit<R>(options: RouteLimitOptions<R>): RouteLimit<R
   const notifier = options.notify === undefined ? undefined : createDenialNotifier(options.notify, clock, logger);
   const storeError = createErrorLog(logger, clock);
   const warnOnce = createOncePer(clock);
+  const warnForwarded = createForwardedWarning(logger);
   // Only the draft headers state a time relative to now; legacy ones are absolute. Skip the clock read otherwise.
   const usesNow = style === 'draft' || style === 'both';
   const storeNow = (): number => (!usesNow ? 0 : store.now ? store.now() : clock.now());
@@ -260,6 +261,7 @@ export function createRouteLimit<R>(options: RouteLimitOptions<R>): RouteLimit<R
   };
 
   const decide = (raw: R, request: HttpRequest): MaybePromise<HttpVerdict | undefined> => {
+    warnForwarded(request);
     if (allowed && request.ip !== undefined && allowed(request.ip)) return undefined;
     const startedAt = onDecision ? latencyClock.now() : 0;
     const route = request.route ?? request.path;
