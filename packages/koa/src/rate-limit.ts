@@ -90,7 +90,20 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimitMiddleware {
     return next();
   };
 
+  let checkedProxySetup = false;
   const middleware = function rateLimitMiddleware(ctx: Koa.Context, next: Koa.Next): Promise<void> | void {
+    if (!checkedProxySetup) {
+      checkedProxySetup = true;
+      // koa's ctx.ip is the leftmost X-Forwarded-For entry unless maxIpsCount says how many proxies
+      // there are: a client could then pick its own key by sending the header.
+      if (ctx.app.proxy && !(ctx.app.maxIpsCount > 0)) {
+        http.logger.warn(
+          {},
+          'koa app.proxy is on with app.maxIpsCount 0: ctx.ip is the leftmost X-Forwarded-For entry, which clients ' +
+            'control. Set app.maxIpsCount to the number of proxies in front of the app.',
+        );
+      }
+    }
     const verdict = http.check(ctx, toHttpRequest(ctx, safeUserId(getUserId, ctx)));
     if (verdict instanceof Promise) return verdict.then((v) => apply(ctx, next, v));
     return apply(ctx, next, verdict);

@@ -48,6 +48,21 @@ describe('koa adapter specifics', () => {
     expect((await send(url, '/admin/stats')).status).toBe(200);
   });
 
+  it('warns once when app.proxy is on without maxIpsCount (ctx.ip would be client-chosen)', async () => {
+    const lines: string[] = [];
+    const logger = { debug() {}, info() {}, error() {}, warn: (_f: unknown, message: string) => void lines.push(message) };
+    const app = new Koa();
+    app.proxy = true;
+    app.use(rateLimit({ logger }));
+    app.use((ctx) => {
+      ctx.body = 'ok';
+    });
+    const url = await listen(app);
+    await send(url, '/');
+    await send(url, '/');
+    expect(lines.filter((l) => l.includes('maxIpsCount'))).toHaveLength(1);
+  });
+
   it('a standalone limit() without a router limits per path', async () => {
     const clock = new ManualClock(0);
     const app = new Koa();
