@@ -113,7 +113,7 @@ export async function createApp(config: MicboardApiConfig, deps: MicboardApiDeps
 
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', false);
+  app.set('trust proxy', config.trustProxy);
   app.use(express.json({ limit: '16kb' }));
 
   app.get('/metrics', async (_req, res) => {

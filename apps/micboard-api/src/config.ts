@@ -42,6 +42,13 @@ export interface MicboardApiConfig {
   readonly redisUrl: string | undefined;
   /** `ADMIN_TOKEN`: enables the admin API under `/api/admin/rate-limit`; unset: no admin API. */
   readonly adminToken: string | undefined;
+  /**
+   * `TRUST_PROXY`: express's `trust proxy`, so limits apply per real client behind a reverse proxy:
+   * `true` (any), a number of hops, or a comma-separated list of proxy addresses/CIDRs (`loopback`,
+   * `10.0.0.0/8`...). Never trust a proxy on a directly exposed app: clients could pick their own key.
+   * @default false
+   */
+  readonly trustProxy: boolean | number | readonly string[];
 }
 
 /**
@@ -69,7 +76,22 @@ export function loadConfig(env: Env): MicboardApiConfig {
     cacheTimeoutMs: readSeconds(env, 'CACHE_TIMEOUT', 30, { min: 1, max: 86_400 }),
     redisUrl: readUrl(env, 'REDIS_URL', undefined, ['redis:', 'rediss:']),
     adminToken: readToken(env, 'ADMIN_TOKEN'),
+    trustProxy: readTrustProxy(env, 'TRUST_PROXY'),
   };
+}
+
+const PROXY_ENTRY = /^(loopback|linklocal|uniquelocal|[0-9.]+(\/\d{1,2})?|[0-9a-f:.]+(\/\d{1,3})?)$/i;
+
+function readTrustProxy(env: Env, name: string): boolean | number | readonly string[] {
+  const raw = readRaw(env, name);
+  if (raw === undefined || raw === 'false' || raw === '0') return false;
+  if (raw === 'true') return true;
+  if (/^\d+$/.test(raw)) return readInteger(env, name, 0, { min: 0, max: 10, expected: 'true, false, a number of hops (0-10) or proxy addresses' });
+  const entries = raw.split(',').map((entry) => entry.trim());
+  if (!entries.every((entry) => PROXY_ENTRY.test(entry))) {
+    throw new ConfigError(name, raw, 'true, false, a number of hops, or comma-separated proxy addresses/CIDRs (e.g. loopback,10.0.0.0/8)');
+  }
+  return entries;
 }
 
 /** `NODE_ENV`: production unless told otherwise; an unknown value is refused rather than guessed at. */

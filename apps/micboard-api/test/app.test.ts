@@ -141,6 +141,17 @@ describe('micboard-api', () => {
     expect((await fetch(`${url}/api/discover`)).status).toBe(200);
   });
 
+  it.each([
+    ['loopback', true],
+    ['false', false],
+  ])('with TRUST_PROXY=%s, clients behind the proxy are told apart: %s', async (trustProxy, apart) => {
+    const { url } = await launch({ TRUST_PROXY: trustProxy });
+    const from = (ip: string): Promise<Response> => fetch(`${url}/api/discover`, { headers: { 'x-forwarded-for': ip } });
+    for (let i = 0; i < 5; i++) expect((await from('203.0.113.5')).status).toBe(200);
+    expect((await from('203.0.113.5')).status).toBe(429);
+    expect((await from('198.51.100.9')).status).toBe(apart ? 200 : 429);
+  });
+
   it('health and metrics are not limited', async () => {
     const { url } = await launch();
     for (let i = 0; i < 130; i++) expect((await fetch(`${url}/healthz`)).status).toBe(200);

@@ -14,6 +14,7 @@ describe('loadConfig', () => {
       cacheTimeoutMs: 30_000,
       redisUrl: undefined,
       adminToken: undefined,
+      trustProxy: false,
     });
   });
 
@@ -39,6 +40,13 @@ describe('loadConfig', () => {
     expect(config.cacheTimeoutMs).toBe(10_000);
     expect(config.redisUrl).toBe('redis://127.0.0.1:6379/2');
     expect(config.adminToken).toBe('a-long-enough-admin-token');
+  });
+
+  it('reads TRUST_PROXY as express takes it', () => {
+    expect(loadConfig({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    expect(loadConfig({ TRUST_PROXY: '2' }).trustProxy).toBe(2);
+    expect(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8,::1' }).trustProxy).toEqual(['loopback', '10.0.0.0/8', '::1']);
+    expect(loadConfig({ TRUST_PROXY: 'false' }).trustProxy).toBe(false);
   });
 
   it('sends no API key to a real server unless told', () => {
@@ -67,6 +75,8 @@ describe('loadConfig', () => {
     ['REDIS_URL', 'http://127.0.0.1:6379'],
     ['REDIS_URL', 'not a url'],
     ['ADMIN_TOKEN', 'short'],
+    ['TRUST_PROXY', 'everyone'],
+    ['TRUST_PROXY', '99'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {
     let caught: unknown;
     try {
