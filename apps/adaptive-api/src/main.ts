@@ -22,13 +22,17 @@ try {
 }
 
 // Handle Ctrl-C before saying where we listen: whoever reads that line may stop us at once.
+let stopping = false;
 const stop = (): void => {
+  // A second Ctrl-C means "now".
+  if (stopping) process.exit(130);
+  stopping = true;
   api.close().then(
     () => process.exit(0),
     () => process.exit(1),
   );
 };
-process.once('SIGINT', stop);
-process.once('SIGTERM', stop);
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);
 if (config.authSecret === undefined) logger.info({}, 'AUTH_SECRET is not set: login tokens are valid only until this process stops');
 process.stdout.write(`adaptive-api listening on ${api.url} (store: ${api.limiter.store.name}, admin API: ${config.adminToken ? 'on' : 'off, set ADMIN_TOKEN'})\n`);

@@ -22,13 +22,17 @@ try {
 }
 
 // Handle Ctrl-C before saying where we listen: whoever reads that line may stop us at once.
+let stopping = false;
 const stop = (): void => {
+  // A second Ctrl-C means "now".
+  if (stopping) process.exit(130);
+  stopping = true;
   dashboard.close().then(
     () => process.exit(0),
     () => process.exit(1),
   );
 };
-process.once('SIGINT', stop);
-process.once('SIGTERM', stop);
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);
 process.stdout.write(`dashboard on ${dashboard.url} (watching ${config.adaptiveApiUrls.join(', ')})\n`);
 if (config.adminToken === undefined) process.stdout.write('dashboard: ADMIN_TOKEN is not set, so it can only run traffic\n');

@@ -19,7 +19,10 @@ describe('the dashboard in a real browser', () => {
 
   beforeAll(async () => {
     api = await startApi(loadApiConfig({ PORT: '0', ADMIN_TOKEN, LOG_LEVEL: 'silent' }));
-    dashboard = await startDashboard(loadConfig({ PORT: '0', ADAPTIVE_API_URL: api.url, ADMIN_TOKEN, LOG_LEVEL: 'silent' }));
+    // The normal client is shortened (10 requests rather than 40 over 20 s) to keep the test quick.
+    dashboard = await startDashboard(loadConfig({ PORT: '0', ADAPTIVE_API_URL: api.url, ADMIN_TOKEN, LOG_LEVEL: 'silent' }), {
+      trafficPlans: { normal: { requests: 10, intervalMs: 50 } },
+    });
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.setDefaultTimeout(20_000);
@@ -58,6 +61,15 @@ describe('the dashboard in a real browser', () => {
     const denials = page.locator('[data-testid=denials] li');
     expect(await denials.count()).toBeGreaterThan(10);
     expect(await denials.first().textContent()).toContain(`${key} (anonymous)  POST /api/v1/auth/login  cost 5`);
+
+    // A logged-in user on the same machine is not caught up in it: its own key, its own bucket.
+    await page.click('[data-testid=run-normal]');
+    const normal = page.locator('[data-testid=traffic-normal]');
+    await expect.poll(() => normal.textContent(), { timeout: 20_000 }).toBe('done: 10 sent, 10 ok, 0 failed, 0 × 429');
+    const user = page.locator('[data-testid=clients] tr[data-key^="user:normal-"]');
+    await expect.poll(() => user.count()).toBe(1);
+    expect(await user.locator('[data-field="userType"]').textContent()).toBe('authenticated');
+    expect(await user.locator('[data-field="denied"]').textContent()).toBe('0');
 
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
   });

@@ -15,10 +15,14 @@ function runMain(env: Record<string, string>, ready?: RegExp): Promise<{ code: n
     });
     let stdout = '';
     let stderr = '';
+    let stopped = false;
     const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
     child.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
-      if (ready?.test(stdout)) child.kill('SIGINT');
+      if (!stopped && ready?.test(stdout)) {
+        stopped = true;
+        child.kill('SIGINT');
+      }
     });
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.once('error', reject);

@@ -50,18 +50,36 @@ describe('createTrafficGenerator', () => {
     await traffic.settled('burst');
     const status = traffic.status().burst;
     expect(status).toMatchObject({ running: false, sent: 25, ok: 10, limited: 15, failed: 0, error: undefined });
-    expect(api.seen.slice(0, 2).map((s) => s.path)).toEqual(['/api/v1/auth/register', '/api/v1/auth/login']);
+    expect(api.seen.slice(0, 4).map((s) => s.path)).toEqual([
+      '/api/v1/auth/register',
+      '/api/v1/auth/login',
+      '/api/v1/auth/register',
+      '/api/v1/auth/login',
+    ]);
     const items = api.seen.filter((s) => s.path === '/api/v1/items');
     expect(items).toHaveLength(25);
     expect(items.every((s) => s.auth === 'Bearer tok')).toBe(true);
   });
 
-  it('the abusive client guesses passwords anonymously', async () => {
+  it('the abusive client guesses passwords anonymously, after the other users have logged in', async () => {
     const traffic = createTrafficGenerator({ targets: [api.url], plans: { abusive: { requests: 12, intervalMs: 0 } } });
     traffic.start('abusive');
     await traffic.settled('abusive');
     expect(traffic.status().abusive).toMatchObject({ sent: 12, failed: 12, ok: 0 });
-    expect(api.seen.every((s) => s.path === '/api/v1/auth/login' && s.auth === undefined)).toBe(true);
+    expect(api.seen.slice(0, 4).map((s) => s.path)).toEqual([
+      '/api/v1/auth/register',
+      '/api/v1/auth/login',
+      '/api/v1/auth/register',
+      '/api/v1/auth/login',
+    ]);
+    const guesses = api.seen.slice(4);
+    expect(guesses).toHaveLength(12);
+    expect(guesses.every((s) => s.path === '/api/v1/auth/login' && s.auth === undefined)).toBe(true);
+    // A second run logs nobody in again.
+    traffic.start('abusive');
+    await traffic.settled('abusive');
+    expect(api.seen.slice(16).every((s) => s.path === '/api/v1/auth/login')).toBe(true);
+    expect(api.seen).toHaveLength(28);
   });
 
   it('stops on request, and no plan can exceed the hard caps', async () => {

@@ -22,14 +22,18 @@ try {
 }
 
 // Handle Ctrl-C before saying where we listen: whoever reads that line may stop us at once.
+let stopping = false;
 const stop = (): void => {
+  // A second Ctrl-C means "now".
+  if (stopping) process.exit(130);
+  stopping = true;
   api.close().then(
     () => process.exit(0),
     () => process.exit(1),
   );
 };
-process.once('SIGINT', stop);
-process.once('SIGTERM', stop);
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);
 process.stdout.write(
   `micboard-api listening on ${api.url} (store: ${api.limiter.store.name}, Shure System API: ${config.shure.baseUrl})\n`,
 );
