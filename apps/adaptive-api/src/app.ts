@@ -175,7 +175,9 @@ export async function createApp(config: AdaptiveApiConfig, deps: AdaptiveApiDeps
     ctx.body = { imported: accepted.length, total: items.length };
   });
 
-  const app = new Koa({ proxy: config.trustProxy });
+  // Behind one reverse proxy: the client is the address that proxy appended (the rightmost
+  // X-Forwarded-For entry), never the leftmost one, which the client itself could have written.
+  const app = new Koa(config.trustProxy ? { proxy: true, maxIpsCount: 1 } : { proxy: false });
 
   // Errors as JSON, never a stack trace.
   app.use(async (ctx, next) => {

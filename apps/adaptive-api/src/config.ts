@@ -29,8 +29,9 @@ export interface AdaptiveApiConfig {
    */
   readonly authSecret: string | undefined;
   /**
-   * `TRUST_PROXY`: `true` when the app sits behind a reverse proxy that sets `X-Forwarded-For`;
-   * the client address is then read from it. Never set it on a directly exposed app.
+   * `TRUST_PROXY`: `true` when the app sits behind one reverse proxy that appends to
+   * `X-Forwarded-For`; the client address is then the entry that proxy appended (the rightmost).
+   * Never set it on a directly exposed app.
    * @default false
    */
   readonly trustProxy: boolean;

@@ -151,6 +151,25 @@ describe('adaptive-api admin API', () => {
   });
 });
 
+describe('adaptive-api behind a proxy', () => {
+  it.each([
+    ['true', true],
+    ['false', false],
+  ])('TRUST_PROXY=%s: clients behind the proxy are told apart by the address it appended: %s', async (trustProxy, apart) => {
+    const { url } = await launch({ TRUST_PROXY: trustProxy });
+    // The client wrote the first entry itself; the proxy appended the real address.
+    const via = (forwarded: string): Promise<Response> => fetch(`${url}/api/v1/items`, { headers: { 'x-forwarded-for': forwarded } });
+    const first = await via('10.9.9.9, 203.0.113.5');
+    const second = await via('10.9.9.9, 198.51.100.9');
+    const spent = (response: Response): number =>
+      Number(response.headers.get('x-ratelimit-limit')) - Number(response.headers.get('x-ratelimit-remaining'));
+    expect(spent(first)).toBe(1);
+    expect(spent(second)).toBe(apart ? 1 : 2);
+    const stats = (await (await fetch(`${url}/api/v1/admin/rate-limit/stats`, { headers: admin })).json()) as { clients: Array<{ key: string }> };
+    expect(stats.clients.map((client) => client.key).sort()).toEqual(apart ? ['ip:198.51.100.9', 'ip:203.0.113.5'] : ['ip:127.0.0.1']);
+  });
+});
+
 describe('adaptive-api /metrics', () => {
   it('exposes decisions by route and user type, and store latency, in Prometheus format', async () => {
     const { url } = await launch();
