@@ -44,11 +44,12 @@ export interface MicboardApiConfig {
   readonly adminToken: string | undefined;
   /**
    * `TRUST_PROXY`: express's `trust proxy`, so limits apply per real client behind a reverse proxy:
-   * `true` (any), a number of hops, or a comma-separated list of proxy addresses/CIDRs (`loopback`,
-   * `10.0.0.0/8`...). Never trust a proxy on a directly exposed app: clients could pick their own key.
+   * `true` (one proxy hop, as `1`), a number of hops, or a comma-separated list of proxy
+   * addresses/CIDRs (`loopback`, `10.0.0.0/8`...). Never trust a proxy on a directly exposed app:
+   * clients could pick their own key.
    * @default false
    */
-  readonly trustProxy: boolean | number | readonly string[];
+  readonly trustProxy: false | number | readonly string[];
 }
 
 /**
@@ -82,10 +83,12 @@ export function loadConfig(env: Env): MicboardApiConfig {
 
 const PROXY_ENTRY = /^(loopback|linklocal|uniquelocal|[0-9.]+(\/\d{1,2})?|[0-9a-f:.]+(\/\d{1,3})?)$/i;
 
-function readTrustProxy(env: Env, name: string): boolean | number | readonly string[] {
+function readTrustProxy(env: Env, name: string): false | number | readonly string[] {
   const raw = readRaw(env, name);
   if (raw === undefined || raw === 'false' || raw === '0') return false;
-  if (raw === 'true') return true;
+  // "true" means one proxy in front: express's `true` would take the leftmost X-Forwarded-For
+  // entry, which the client writes itself, and let it choose its own rate-limit key.
+  if (raw === 'true') return 1;
   if (/^\d+$/.test(raw)) return readInteger(env, name, 0, { min: 0, max: 10, expected: 'true, false, a number of hops (0-10) or proxy addresses' });
   const entries = raw.split(',').map((entry) => entry.trim());
   if (!entries.every((entry) => PROXY_ENTRY.test(entry))) {

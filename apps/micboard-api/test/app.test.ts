@@ -143,12 +143,15 @@ describe('micboard-api', () => {
 
   it.each([
     ['loopback', true],
+    ['true', true],
     ['false', false],
-  ])('with TRUST_PROXY=%s, clients behind the proxy are told apart: %s', async (trustProxy, apart) => {
+  ])('with TRUST_PROXY=%s, clients behind the proxy are told apart by the address it appended: %s', async (trustProxy, apart) => {
     const { url } = await launch({ TRUST_PROXY: trustProxy });
-    const from = (ip: string): Promise<Response> => fetch(`${url}/api/discover`, { headers: { 'x-forwarded-for': ip } });
-    for (let i = 0; i < 5; i++) expect((await from('203.0.113.5')).status).toBe(200);
-    expect((await from('203.0.113.5')).status).toBe(429);
+    // The client may write any first entry; only the one the proxy appended counts.
+    const from = (ip: string, spoof = '10.9.9.9'): Promise<Response> =>
+      fetch(`${url}/api/discover`, { headers: { 'x-forwarded-for': `${spoof}, ${ip}` } });
+    for (let i = 0; i < 5; i++) expect((await from('203.0.113.5', `10.0.0.${i}`)).status).toBe(200);
+    expect((await from('203.0.113.5', '10.1.1.1')).status).toBe(429);
     expect((await from('198.51.100.9')).status).toBe(apart ? 200 : 429);
   });
 

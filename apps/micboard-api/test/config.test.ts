@@ -43,7 +43,7 @@ describe('loadConfig', () => {
   });
 
   it('reads TRUST_PROXY as express takes it', () => {
-    expect(loadConfig({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    expect(loadConfig({ TRUST_PROXY: 'true' }).trustProxy).toBe(1);
     expect(loadConfig({ TRUST_PROXY: '2' }).trustProxy).toBe(2);
     expect(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8,::1' }).trustProxy).toEqual(['loopback', '10.0.0.0/8', '::1']);
     expect(loadConfig({ TRUST_PROXY: 'false' }).trustProxy).toBe(false);
