@@ -72,11 +72,14 @@ function renderClients(clients) {
   $('client-count').textContent = clients.length ? `(${clients.length})` : '';
 }
 
-function renderDenials(denials) {
+function renderDenials(denials, instances) {
+  // With several API instances, say which one refused: the client's budget is shared, the 429s come from both.
   const items = denials.map((denial) =>
     el('li', {
-      dataset: { key: denial.key },
-      text: `${new Date(denial.at).toLocaleTimeString()}  ${denial.key} (${denial.userType ?? '?'})  ${denial.method} ${denial.route}  cost ${denial.cost}`,
+      dataset: { key: denial.key, instance: denial.instance ?? '' },
+      text:
+        `${new Date(denial.at).toLocaleTimeString()}  ${denial.key} (${denial.userType ?? '?'})  ${denial.method} ${denial.route}  cost ${denial.cost}` +
+        (instances > 1 ? `  @${denial.instance}` : ''),
     }),
   );
   $('denials').replaceChildren(...items);
@@ -137,7 +140,7 @@ async function refresh() {
       apisShown = true;
     }
     renderClients(state.clients ?? []);
-    renderDenials(state.denials ?? []);
+    renderDenials(state.denials ?? [], (state.apis ?? []).filter((api) => api.startsWith('adaptive-api')).length);
     renderProfiles(state.profiles ?? {});
     renderCosts(state.costs ?? [], state.defaultCost ?? 1);
     renderTraffic(state.traffic ?? {});

@@ -108,6 +108,13 @@ describe('the demo', () => {
     });
     expect(login.status).toBe(429);
 
+    // The dashboard reads both instances: one store, the 429s of both.
+    const state = await json(`${demo.urls.dashboard}/api/state`);
+    expect(state.body['store']).toBe('redis');
+    expect(state.body['error']).toBeUndefined();
+    const denials = state.body['denials'] as Array<{ key: string; instance: string }>;
+    expect(new Set(denials.filter((d) => d.key === 'ip:127.0.0.1').map((d) => d.instance))).toEqual(new Set(['adaptive-api#1', 'adaptive-api#2']));
+
     // A login on one instance is accepted by the other (shared AUTH_SECRET).
     await fetch(`${first}/api/v1/admin/rate-limit/reset/ip%3A127.0.0.1`, { method: 'POST', headers: admin });
     const credentials = { username: `demo-${Date.now()}`, password: 'long enough' };
