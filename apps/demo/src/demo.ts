@@ -20,6 +20,8 @@ export interface RunningDemo {
   readonly urls: DemoUrls;
   readonly store: 'memory' | 'redis';
   readonly adminToken: string;
+  /** The APIs' NODE_ENV: outside production, loopback clients (like the traffic generator) get big profiles. */
+  readonly nodeEnv: string;
   /** Stops everything, newest first. */
   close(): Promise<void>;
 }
@@ -86,8 +88,10 @@ export async function runDemo(config: DemoConfig, options: DemoOptions = {}): Pr
     }
 
     const adaptiveApi: string[] = [];
+    let adaptiveNodeEnv = 'production';
     for (const [index, port] of config.adaptiveApiPorts.entries()) {
       const appConfig = loadAdaptiveConfig({ ...shared, PORT: String(port), AUTH_SECRET: config.authSecret });
+      adaptiveNodeEnv = appConfig.nodeEnv;
       const logger = createConsoleLogger(logLevel, `adaptive-api#${index + 1}`);
       const api = await listening(index === 0 ? 'ADAPTIVE_API_PORT' : 'ADAPTIVE_API_PORT_2', port, () =>
         startAdaptiveApi(appConfig, { logger, instance: `adaptive-api#${index + 1}` }),
@@ -111,6 +115,7 @@ export async function runDemo(config: DemoConfig, options: DemoOptions = {}): Pr
       urls: { mock: mock.url, micboardApi, adaptiveApi, dashboard: dashboard.url },
       store: config.redisUrl === undefined ? 'memory' : 'redis',
       adminToken: config.adminToken,
+      nodeEnv: adaptiveNodeEnv,
       close: closeAll,
     };
   } catch (error) {
@@ -134,6 +139,13 @@ export function banner(demo: RunningDemo): string {
     '',
     `  admin token        ${demo.adminToken}`,
     '',
+    ...(demo.nodeEnv === 'production'
+      ? []
+      : [
+          `  NODE_ENV=${demo.nodeEnv}: loopback clients get the ${demo.nodeEnv === 'development' ? 'development' : 'testing'} profile here, so the`,
+          '  traffic generator will hardly be limited. Run `NODE_ENV=production pnpm demo` to watch limits bite.',
+          '',
+        ]),
     '  Try:',
     `    curl -i ${micboard}/api/data`,
     `    curl -i ${adaptive}/api/v1/items`,

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadDemoConfig } from '../src/config.js';
-import { runDemo, type RunningDemo } from '../src/demo.js';
+import { banner, runDemo, type RunningDemo } from '../src/demo.js';
 import { PortInUseError } from '../src/ports.js';
 
 const ANY_PORT = { MOCK_PORT: '0', MICBOARD_API_PORT: '0', MICBOARD_API_PORT_2: '0', ADAPTIVE_API_PORT: '0', ADAPTIVE_API_PORT_2: '0', DASHBOARD_PORT: '0' };
@@ -40,6 +40,9 @@ describe('the demo', () => {
   it('starts the mock, both APIs and the dashboard on the memory store, and stops them all', async () => {
     demo = await runDemo(loadDemoConfig({ ...ANY_PORT, ADMIN_TOKEN }), { logLevel: 'silent' });
     expect(demo.store).toBe('memory');
+    expect(demo.nodeEnv).toBe('production');
+    expect(banner(demo)).not.toContain('NODE_ENV');
+    expect(banner(demo)).toContain(`dashboard          ${demo.urls.dashboard}`);
     expect(demo.urls.micboardApi).toHaveLength(1);
     expect(demo.urls.adaptiveApi).toHaveLength(1);
     const urls = [demo.urls.mock, ...demo.urls.micboardApi, ...demo.urls.adaptiveApi, demo.urls.dashboard];
@@ -58,6 +61,12 @@ describe('the demo', () => {
     await demo.close();
     demo = undefined;
     for (const url of urls) await expect(fetch(url)).rejects.toThrow();
+  });
+
+  it('says so when NODE_ENV lets loopback clients through', async () => {
+    demo = await runDemo(loadDemoConfig({ ...ANY_PORT, NODE_ENV: 'development' }), { logLevel: 'silent' });
+    expect(demo.nodeEnv).toBe('development');
+    expect(banner(demo)).toContain('NODE_ENV=development: loopback clients get the development profile');
   });
 
   it('refuses a taken port before starting anything, naming the variable to change', async () => {
