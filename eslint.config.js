@@ -23,7 +23,10 @@ export default tseslint.config(
     files: ['packages/core/src/**/*.ts'],
     ignores: ['packages/core/src/clock.ts', 'packages/core/src/client/sleep.ts', 'packages/core/src/testing/**'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['node:*', 'fs', 'http', 'https', 'net', 'os', 'crypto'] }],
+      'no-restricted-imports': [
+        'error',
+        { paths: ['fs', 'http', 'https', 'net', 'os', 'crypto', 'timers'], patterns: ['node:*'] },
+      ],
       'no-restricted-properties': [
         'error',
         { object: 'Date', property: 'now', message: 'Use the injected Clock.' },

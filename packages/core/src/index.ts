@@ -30,6 +30,4 @@ export * from './algorithms/index.js';
 export * from './policy/index.js';
 export * from './client/index.js';
 export * from './engine/index.js';
-// The lint pattern 'http' (meant for node's module) also matches this folder's name.
-// eslint-disable-next-line no-restricted-imports
 export * from './http/index.js';
