@@ -17,7 +17,7 @@ export interface AdaptiveApiConfig {
    * @default 'production' (everyone is anonymous or authenticated)
    */
   readonly nodeEnv: NodeEnv;
-  /** `LOG_LEVEL`. @default 'info' */
+  /** `LOG_LEVEL`. @default 'debug' when `NODE_ENV=development`, else 'info' */
   readonly logLevel: LogLevel;
   /** `REDIS_URL`: limiter state in Redis, shared by every instance; unset: the in-process memory store. */
   readonly redisUrl: string | undefined;
@@ -45,11 +45,12 @@ export interface AdaptiveApiConfig {
  * const config = loadConfig(process.env);
  */
 export function loadConfig(env: Env): AdaptiveApiConfig {
+  const nodeEnv = readChoice<NodeEnv>(env, 'NODE_ENV', 'production', ['production', 'development', 'test']);
   return {
     port: readPort(env, 'PORT', 3001),
     host: readHost(env, 'HOST', '127.0.0.1'),
-    nodeEnv: readChoice<NodeEnv>(env, 'NODE_ENV', 'production', ['production', 'development', 'test']),
-    logLevel: readChoice<LogLevel>(env, 'LOG_LEVEL', 'info', ['debug', 'info', 'warn', 'error', 'silent']),
+    nodeEnv,
+    logLevel: readChoice<LogLevel>(env, 'LOG_LEVEL', nodeEnv === 'development' ? 'debug' : 'info', ['debug', 'info', 'warn', 'error', 'silent']),
     redisUrl: readUrl(env, 'REDIS_URL', undefined, ['redis:', 'rediss:']),
     adminToken: readToken(env, 'ADMIN_TOKEN'),
     authSecret: readToken(env, 'AUTH_SECRET', 32),

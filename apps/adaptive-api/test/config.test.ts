@@ -39,6 +39,11 @@ describe('loadConfig', () => {
     });
   });
 
+  it('logs at debug in development unless told', () => {
+    expect(loadConfig({ NODE_ENV: 'development' }).logLevel).toBe('debug');
+    expect(loadConfig({ NODE_ENV: 'development', LOG_LEVEL: 'warn' }).logLevel).toBe('warn');
+  });
+
   it.each([
     ['PORT', '3001x'],
     ['NODE_ENV', 'staging'],

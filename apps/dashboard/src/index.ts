@@ -1,4 +1,4 @@
-export { startDashboard } from './server.js';
+export { startDashboard, startDashboard as start } from './server.js';
 export type { DashboardDeps, RunningDashboard } from './server.js';
 export { ConfigError, isLoopbackUrl, loadConfig } from './config.js';
 export type { DashboardConfig, LogLevel } from './config.js';

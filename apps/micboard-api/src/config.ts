@@ -17,7 +17,7 @@ export interface MicboardApiConfig {
   readonly host: string;
   /** `NODE_ENV`. @default 'production' */
   readonly nodeEnv: NodeEnv;
-  /** `LOG_LEVEL`. @default 'info' */
+  /** `LOG_LEVEL`. @default 'debug' when `NODE_ENV=development`, else 'info' */
   readonly logLevel: LogLevel;
   readonly shure: {
     /** `SHURE_API_BASE_URL`: the Shure System API. @default 'http://127.0.0.1:8080' (the mock) */
@@ -61,11 +61,12 @@ export interface MicboardApiConfig {
  */
 export function loadConfig(env: Env): MicboardApiConfig {
   const baseUrl = readUrl(env, 'SHURE_API_BASE_URL', MOCK_URL, ['http:', 'https:']);
+  const nodeEnv = readNodeEnv(env);
   return {
     port: readPort(env, 'PORT', 3000),
     host: readHost(env, 'HOST', '127.0.0.1'),
-    nodeEnv: readNodeEnv(env),
-    logLevel: readChoice<LogLevel>(env, 'LOG_LEVEL', 'info', ['debug', 'info', 'warn', 'error', 'silent']),
+    nodeEnv,
+    logLevel: readChoice<LogLevel>(env, 'LOG_LEVEL', nodeEnv === 'development' ? 'debug' : 'info', ['debug', 'info', 'warn', 'error', 'silent']),
     shure: {
       baseUrl,
       apiKey: readRaw(env, 'SHURE_API_KEY') ?? (readRaw(env, 'SHURE_API_BASE_URL') === undefined ? MOCK_API_KEY : undefined),

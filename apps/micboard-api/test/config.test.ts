@@ -35,6 +35,7 @@ describe('loadConfig', () => {
     });
     expect(config.port).toBe(4000);
     expect(config.nodeEnv).toBe('development');
+    expect(config.logLevel).toBe('debug');
     expect(config.shure).toEqual({ baseUrl: 'https://shure.example:10000', apiKey: 'k', timeoutMs: 2500, maxRetries: 0, retryBackoffMs: 1000 });
     expect(config.pollIntervalMs).toBe(1000);
     expect(config.cacheTimeoutMs).toBe(10_000);
