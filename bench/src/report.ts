@@ -213,7 +213,7 @@ export function buildReport(results: Results, plotPath: string): string {
     '',
     redisSection(results),
     '',
-    `### HTTP (autocannon, ${c.http.connections} connections, ${c.http.seconds} s after ${c.http.warmupSeconds} s warm-up, ${c.http.rounds} round(s); server in its own process; GET /api/data, JSON body)`,
+    `### HTTP (autocannon, ${c.http.connections} connections, ${c.http.seconds} s after ${c.http.warmupSeconds} s warm-up, ${c.http.rounds} round(s); server in its own process; GET /api/data, JSON body; each ratio against the mean of the no-limiter runs just before and just after, median over rounds)`,
     '',
     httpSection(results),
     '',

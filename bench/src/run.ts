@@ -130,43 +130,58 @@ async function runRedis(config: Config, results: Results, redis: BenchRedis): Pr
 
 async function runHttp(config: Config, results: Results, redis: BenchRedis | undefined): Promise<void> {
   log('== HTTP (autocannon, server in its own process)');
-  const runs = new Map<HttpVariant, HttpResult[]>();
+  type Ok = Extract<HttpResult, { available: true }>;
+  const runs = new Map<HttpVariant, Ok[]>();
+  const ratios = new Map<HttpVariant, number[]>();
+  const measure = async (variant: HttpVariant, round: number): Promise<Ok | undefined> => {
+    const result = await guarded(`http ${variant}`, () =>
+      measureHttp({ variant, target: config.target, redisPort: redis?.port, ...config.http }),
+    );
+    if (!result) return undefined;
+    if (!result.available) {
+      if (round === 0) unavailable(`http ${variant}`, result.reason, config);
+      return undefined;
+    }
+    if (result.non2xx > 0 || result.errors > 0) {
+      failures.push(`http ${variant}: ${result.non2xx} non-2xx responses and ${result.errors} errors (limits must admit the load)`);
+    }
+    if (!variant.endsWith('none') && result.rateLimitHeaders.length === 0) {
+      failures.push(`http ${variant}: no rate-limit headers on the response`);
+    }
+    if (variant.endsWith('redis') && !((result.redisScriptsPerRequest ?? 0) >= 0.9)) {
+      failures.push(`http ${variant}: ${result.redisScriptsPerRequest} Redis script calls per request: Redis did not answer the load`);
+    }
+    runs.set(variant, [...(runs.get(variant) ?? []), result]);
+    log(`  ${variant.padEnd(26)} ${Math.round(result.rps)} req/s p50 ${result.p50ms} ms p99 ${result.p99ms} ms`);
+    return result;
+  };
   for (let round = 0; round < config.http.rounds; round++) {
-    for (const variant of HTTP_VARIANTS) {
-      if (variant.endsWith('redis') && !redis) continue;
-      const result = await guarded(`http ${variant}`, () =>
-        measureHttp({ variant, target: config.target, redisPort: redis?.port, ...config.http }),
-      );
-      if (!result) continue;
-      if (!result.available) {
-        if (round === 0) unavailable(`http ${variant}`, result.reason, config);
-        continue;
+    for (const framework of ['express', 'koa'] as const) {
+      const none: HttpVariant = `${framework}-none`;
+      const limited = HTTP_VARIANTS.filter((v) => v.startsWith(`${framework}-`) && v !== none && (redis || !v.endsWith('redis')));
+      // The no-limiter baseline is measured before and after every limited variant, and each
+      // ratio uses the mean of its two neighbours: on a shared machine, load minutes apart differs
+      // more than any limiter.
+      let before = await measure(none, round);
+      for (const variant of limited) {
+        const result = await measure(variant, round);
+        const after = await measure(none, round);
+        const baselines = [before, after].filter((r): r is Ok => r !== undefined);
+        if (result && baselines.length > 0) {
+          const mean = baselines.reduce((sum, r) => sum + r.rps, 0) / baselines.length;
+          ratios.set(variant, [...(ratios.get(variant) ?? []), result.rps / mean]);
+        }
+        before = after;
       }
-      if (result.non2xx > 0 || result.errors > 0) {
-        failures.push(`http ${variant}: ${result.non2xx} non-2xx responses and ${result.errors} errors (limits must admit the load)`);
-      }
-      if (!variant.endsWith('none') && result.rateLimitHeaders.length === 0) {
-        failures.push(`http ${variant}: no rate-limit headers on the response`);
-      }
-      if (variant.endsWith('redis') && !((result.redisScriptsPerRequest ?? 0) >= 0.9)) {
-        failures.push(`http ${variant}: ${result.redisScriptsPerRequest} Redis script calls per request: Redis did not answer the load`);
-      }
-      runs.set(variant, [...(runs.get(variant) ?? []), result]);
-      log(`  ${variant.padEnd(26)} ${Math.round(result.rps)} req/s p50 ${result.p50ms} ms p99 ${result.p99ms} ms`);
     }
   }
-  for (const [variant, list] of runs) {
-    const ok = list.filter((r): r is Extract<HttpResult, { available: true }> => r.available);
-    const baseline = (runs.get(variant.startsWith('koa') ? 'koa-none' : 'express-none') ?? []).filter(
-      (r): r is Extract<HttpResult, { available: true }> => r.available,
-    );
-    // Each round's ratio uses that round's baseline, so slow phases of a shared machine cancel out.
-    const ratios = ok.flatMap((r, i) => (baseline[i] ? [r.rps / baseline[i].rps] : []));
+  for (const [variant, ok] of runs) {
+    const list = ratios.get(variant);
     results.http[variant] = {
       rps: median(ok.map((r) => r.rps)),
       p50ms: median(ok.map((r) => r.p50ms)),
       p99ms: median(ok.map((r) => r.p99ms)),
-      vsNone: ratios.length ? median(ratios) : undefined,
+      vsNone: variant.endsWith('none') ? 1 : list?.length ? median(list) : undefined,
       headers: ok[0]?.rateLimitHeaders ?? [],
       redisScriptsPerRequest: ok[0]?.redisScriptsPerRequest,
     };
