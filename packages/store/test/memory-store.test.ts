@@ -64,6 +64,24 @@ describe('memory store', () => {
     expect(after.remaining).toBe(0);
   });
 
+  it('a penalised score survives a flood while its penalty matters, but does not pin a slot for scoreTtlMs', () => {
+    const clock = new ManualClock(1_700_000_000_000);
+    const store = createMemoryStore({ clock, maxKeys: 50 });
+    const adaptive = adaptiveConfig({ failureFactor: 0.5, idleHalfLifeMs: 1000 });
+    store.record('abuser', 'failure', adaptive);
+    // A flood of fresh keys within the penalty's lifetime does not evict (and so forgive) it.
+    for (let i = 0; i < 5_000; i++) store.record(`flood-${i}`, 'success', adaptive);
+    expect(store.get('abuser')?.adaptive).toMatchObject({ failures: 1 });
+    // A scanner's 404 from every address, one per second for 3 hours: each score is penalised,
+    // yet the table stays near maxKeys instead of keeping all of them for the 7-day score TTL.
+    for (let i = 0; i < 10_800; i++) {
+      clock.advance(1000);
+      store.record(`scanner-${i}`, 'failure', adaptive);
+    }
+    // maxKeys, plus the scores penalised in the last 7 half-lives (7 s here), plus slack for sampling.
+    expect(store.size()).toBeLessThanOrEqual(50 + 7 + 16);
+  });
+
   it('keeps limited clients past maxKeys, then sweeps them incrementally once expired', () => {
     const clock = new ManualClock(1_000_000);
     const store = createMemoryStore({ clock, maxKeys: 10 });

@@ -39,7 +39,9 @@ export interface MemoryStoreOptions {
    * Most client states kept per limit (each `limitId` and algorithm has its own table, and so do
    * adaptive scores). When a table is full the least recently active state that is not currently
    * limited is evicted; limited clients are kept (the table may then exceed this) until their
-   * state expires. About 45 bytes per token-bucket state plus the key string.
+   * state expires (a penalised adaptive score: for 7 idle half-lives after its last scored
+   * response, when less than 1% of the penalty is left). About 45 bytes per token-bucket state
+   * plus the key string.
    * @default 100_000
    */
   readonly maxKeys?: number;
@@ -473,7 +475,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       if (slot === undefined) slot = scores.insert(key, now);
       values[slot] = next;
       scores.data[slot * 2] = next.lastSeen + scoreTtlMs;
-      // A penalised client is "limited": evicting its score would forgive it.
+      // A penalised client is "limited": evicting its score would forgive it. Only while the
+      // penalty matters, though: after 7 idle half-lives it is under 2^-7 (< 1%) of the way from
+      // 1, and a score kept past that would let one 404 per address pin a slot for scoreTtlMs.
+      scores.limitedForMs = 7 * adaptive.idleHalfLifeMs;
       scores.touch(slot, now, next.multiplier < 1);
       return effectiveMultiplier(next, adaptive, now);
     },

@@ -43,6 +43,12 @@ export class SlotTable<V = never> {
 
   /** Slots in use (size of `index`). */
   size = 0;
+  /**
+   * How long after its last activity a limited slot is kept from eviction, in ms. Infinity for
+   * limit states, which expire by themselves once the limit is restored; an adaptive score's
+   * state lives for days, and its penalty fades long before that.
+   */
+  limitedForMs = Infinity;
   /** Slots ever handed out: [0, highWater) is the probed region. */
   private highWater = 0;
   private freeHead = -1;
@@ -138,7 +144,8 @@ export class SlotTable<V = never> {
 
   /**
    * Chooses the slot to evict among the next {@link PROBES} used slots: the first expired one,
-   * else the least recently active one that is not limited; -1 if all probed ones are limited.
+   * else the least recently active one that is not limited (or was limited more than
+   * `limitedForMs` ago); -1 if all probed ones are limited.
    */
   private pickVictim(now: number): number {
     const end = this.highWater;
@@ -152,8 +159,11 @@ export class SlotTable<V = never> {
       if (this.keys[slot] === undefined) continue;
       probed++;
       if ((this.data[2 * slot] as number) <= now) return slot;
-      const seen = this.data[2 * slot + 1] as number;
-      if (seen < 0) continue;
+      let seen = this.data[2 * slot + 1] as number;
+      if (seen < 0) {
+        seen = -seen - 1;
+        if (seen > now - this.limitedForMs) continue;
+      }
       if (seen < bestSeen) {
         bestSeen = seen;
         best = slot;
