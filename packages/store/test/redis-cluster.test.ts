@@ -31,7 +31,7 @@ testStore(
       close: () => deleteByPrefix(cluster.nodes('master'), prefix),
     };
   },
-  { numRuns: 200 },
+  { numRuns: 1000 },
 );
 
 it('spreads clients over every master and lists them all', async () => {

@@ -22,5 +22,5 @@ testStore(
       close: () => deleteByPrefix([client], prefix),
     };
   },
-  { numRuns: 300 },
+  { numRuns: 1000 },
 );
