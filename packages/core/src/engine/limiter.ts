@@ -171,10 +171,16 @@ export function createLimiter(options: LimiterOptions): Limiter {
   let refreshing = false;
 
   const applyShared = (data: LimiterSharedConfig): void => {
-    profiles = mergeProfiles(baseProfiles, data.profiles, 'shared config profiles');
+    // Everything is checked before anything changes, so a config that fails is ignored as a
+    // whole rather than left half-applied (new profiles with the old costs half removed).
+    const nextProfiles = mergeProfiles(baseProfiles, data.profiles, 'shared config profiles');
+    const shared = data.endpointCosts ?? [];
+    if (!Array.isArray(shared)) throw invalidOption('shared config endpointCosts', shared, 'an array of { path, cost, method? }');
+    const rules = [...baseCostRules, ...shared];
+    createEndpointCosts({ rules });
+    profiles = nextProfiles;
     for (const rule of endpointCosts.list()) endpointCosts.remove(rule.path, rule.method);
-    for (const rule of baseCostRules) endpointCosts.set(rule.path, rule.cost, rule.method);
-    for (const rule of data.endpointCosts ?? []) endpointCosts.set(rule.path, rule.cost, rule.method);
+    for (const rule of rules) endpointCosts.set(rule.path, rule.cost, rule.method);
   };
 
   const refreshConfig = (): MaybePromise<void> => {

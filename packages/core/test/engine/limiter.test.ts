@@ -244,6 +244,30 @@ describe('createLimiter', () => {
     expect(lines.some((line) => line.level === 'error')).toBe(true);
   });
 
+  it('an invalid shared config is ignored as a whole: nothing of it is half-applied', () => {
+    const { logger, lines } = recordingLogger();
+    const { clock, store, limiter } = setup({ logger });
+    sync(limiter.setProfile('anonymous', { capacity: 300 }));
+    sync(limiter.setEndpointCost('/api/v1/special', 7, 'POST'));
+    // Written by something else (an older instance, a hand edit): a valid profile change, then a
+    // rule the cost table rejects.
+    store.setConfig({
+      profiles: { anonymous: { capacity: 10, refillPerSecond: 5, burst: 0 } },
+      endpointCosts: [{ path: '/api/v1/cheap', cost: 2 }, { path: '/api/v1/broken', cost: -1 }],
+    });
+    clock.advance(1000);
+    sync(limiter.refreshConfig());
+    expect(lines.some((line) => line.level === 'error' && line.message.includes('ignoring invalid shared'))).toBe(true);
+    expect(limiter.profiles().anonymous.capacity).toBe(300);
+    expect(limiter.endpointCosts.costOf('POST', '/api/v1/special')).toBe(7);
+    expect(limiter.endpointCosts.costOf('GET', '/api/v1/cheap')).toBe(1);
+    expect(limiter.endpointCosts.costOf('POST', '/api/v1/auth/login')).toBe(5);
+    // Not an array at all: ignored too.
+    store.setConfig({ endpointCosts: { '/api/v1/special': 1 } });
+    sync(limiter.refreshConfig());
+    expect(limiter.endpointCosts.costOf('POST', '/api/v1/special')).toBe(7);
+  });
+
   it('works the same over an asynchronous store', async () => {
     const clock = new ManualClock(T0);
     const base = createReferenceStore({ clock });
