@@ -170,17 +170,22 @@ export function createLimiter(options: LimiterOptions): Limiter {
   let lastRefresh = Number.NEGATIVE_INFINITY;
   let refreshing = false;
 
-  const applyShared = (data: LimiterSharedConfig): void => {
-    // Everything is checked before anything changes, so a config that fails is ignored as a
-    // whole rather than left half-applied (new profiles with the old costs half removed).
+  /**
+   * Checks a shared config completely and returns how to put it in force. Nothing changes until
+   * the returned function runs, so a config that fails is ignored as a whole rather than left
+   * half-applied (new profiles with the old costs half removed).
+   */
+  const prepareShared = (data: LimiterSharedConfig): (() => void) => {
     const nextProfiles = mergeProfiles(baseProfiles, data.profiles, 'shared config profiles');
     const shared = data.endpointCosts ?? [];
     if (!Array.isArray(shared)) throw invalidOption('shared config endpointCosts', shared, 'an array of { path, cost, method? }');
     const rules = [...baseCostRules, ...shared];
     createEndpointCosts({ rules });
-    profiles = nextProfiles;
-    for (const rule of endpointCosts.list()) endpointCosts.remove(rule.path, rule.method);
-    for (const rule of rules) endpointCosts.set(rule.path, rule.cost, rule.method);
+    return () => {
+      profiles = nextProfiles;
+      for (const rule of endpointCosts.list()) endpointCosts.remove(rule.path, rule.method);
+      for (const rule of rules) endpointCosts.set(rule.path, rule.cost, rule.method);
+    };
   };
 
   const refreshConfig = (): MaybePromise<void> => {
@@ -194,7 +199,7 @@ export function createLimiter(options: LimiterOptions): Limiter {
         done();
         if (!shared || shared.version === configVersion) return;
         try {
-          applyShared(shared.data as LimiterSharedConfig);
+          prepareShared(shared.data as LimiterSharedConfig)();
           configVersion = shared.version;
         } catch (error) {
           configVersion = shared.version;
@@ -218,8 +223,11 @@ export function createLimiter(options: LimiterOptions): Limiter {
   const writeShared = (change: (current: LimiterSharedConfig) => LimiterSharedConfig): MaybePromise<void> =>
     chain(store.getConfig(), (shared) => {
       const next = change((shared?.data ?? {}) as LimiterSharedConfig);
-      applyShared(next);
+      // Checked before it is saved, put in force only once saved: a change the store refused
+      // would otherwise stay in force here alone (the next refresh sees an unchanged version).
+      const apply = prepareShared(next);
       return chain(store.setConfig(next as Record<string, unknown>), (version) => {
+        apply();
         configVersion = version;
       });
     });

@@ -268,6 +268,21 @@ describe('createLimiter', () => {
     expect(limiter.endpointCosts.costOf('POST', '/api/v1/special')).toBe(7);
   });
 
+  it('a change the store could not save is not applied locally either (instances never drift apart)', async () => {
+    const clock = new ManualClock(T0);
+    const base = createReferenceStore({ clock });
+    const failing: Store = { ...base, setConfig: () => Promise.reject(new Error('redis down')) };
+    const limiter = createLimiter({ store: failing, clock });
+    await expect(limiter.setProfile('anonymous', { capacity: 300 })).rejects.toThrow('redis down');
+    await expect(limiter.setEndpointCost('/api/v1/special', 7)).rejects.toThrow('redis down');
+    expect(limiter.profiles().anonymous.capacity).toBe(50);
+    expect(limiter.endpointCosts.costOf('GET', '/api/v1/special')).toBe(1);
+    // Nor later: the next refresh still sees the store's (unchanged) config.
+    clock.advance(1000);
+    await limiter.refreshConfig();
+    expect(limiter.profiles().anonymous.capacity).toBe(50);
+  });
+
   it('works the same over an asynchronous store', async () => {
     const clock = new ManualClock(T0);
     const base = createReferenceStore({ clock });
