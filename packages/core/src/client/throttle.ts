@@ -56,7 +56,7 @@ export interface ThrottleOptions {
 
 /** Options of one {@link Throttle.acquire}. */
 export interface AcquireOptions {
-  /** Aborting rejects the wait at once with `LimiterError` `'ABORTED'`. */
+  /** Aborting rejects the wait at once with `LimiterError` `'ABORTED'`. @default none (the wait cannot be aborted) */
   readonly signal?: AbortSignal;
   /** How much of the rate this call uses: > 0 and at most `1 + burst`. @default 1 */
   readonly cost?: number;

@@ -31,7 +31,7 @@ export interface LimiterRequest {
   readonly ip: string | undefined;
   /** Request headers (lower-case names), as the framework gives them. */
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
-  /** The application's own authentication result: the user id, or undefined when anonymous. */
+  /** The application's own authentication result: the user id, or undefined when anonymous. @default undefined */
   readonly userId?: string | undefined;
 }
 
@@ -88,7 +88,9 @@ export interface LimiterOptions {
 
 /** The shape of the runtime config the limiter keeps in the store, shared by every instance. */
 export interface LimiterSharedConfig {
+  /** Profile overrides per user type, over the `profiles` option. @default none (the option's profiles) */
   readonly profiles?: Partial<Record<UserType, Profile>>;
+  /** Endpoint cost rules added to (or replacing) the option's rules. @default none */
   readonly endpointCosts?: readonly EndpointCostRule[];
 }
 

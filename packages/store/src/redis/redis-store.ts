@@ -81,6 +81,7 @@ export interface RedisStoreOptions {
   /**
    * TESTS ONLY: pass this clock's time into the scripts instead of Redis `TIME`. In production
    * leave it unset: Redis time is what lets instances with skewed clocks share one budget.
+   * @default undefined (Redis `TIME`)
    */
   readonly clock?: Clock;
 }
