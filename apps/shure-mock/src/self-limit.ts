@@ -1,6 +1,6 @@
-import type { Request, Response, NextFunction, RequestHandler } from 'express';
-import { fixedWindow, step } from '@micboard/limiter-core';
-import type { Clock, FixedWindowSpec } from '@micboard/limiter-core';
+import type { RequestHandler } from 'express';
+import type { Clock } from '@micboard/limiter-core';
+import { limit } from '@micboard/limiter-express';
 
 /** The mock's own protection: at most `limit` API requests per `windowMs` per client address. */
 export interface SelfLimitOptions {
@@ -11,25 +11,18 @@ export interface SelfLimitOptions {
 }
 
 /**
- * A tiny fixed-window limiter over core's pure `step`, standing in until `@micboard/limiter-express`
- * exists (TODO: swap in that middleware). State is a Map bounded by clearing it when it grows large;
- * losing counts on clear only ever lets a little more through, which is fine for a mock.
+ * The mock protects itself with our own express middleware: one fixed-window counter per client
+ * address over all of /api (a shared `name`, so every path counts against the same limit). The
+ * default is far above what any client test sends, so only a test that asks for a small limit sees 429s.
  */
 export function selfLimit(options: SelfLimitOptions, clock: Clock): RequestHandler {
-  const spec: FixedWindowSpec = fixedWindow({ limit: options.limit ?? 1000, window: options.windowMs ?? 1000 });
-  const states = new Map<string, unknown>();
-  return function mockSelfLimit(req: Request, res: Response, next: NextFunction): void {
-    const key = req.socket.remoteAddress ?? 'unknown';
-    if (states.size > 10_000) states.clear();
-    const { decision, state } = step(spec, states.get(key), 1, clock.now());
-    states.set(key, state);
-    res.setHeader('RateLimit-Limit', String(decision.limit));
-    res.setHeader('RateLimit-Remaining', String(decision.remaining));
-    if (decision.allowed) {
-      next();
-      return;
-    }
-    res.setHeader('Retry-After', String(Math.max(1, Math.ceil(decision.retryAfter / 1000))));
-    res.status(429).json({ error: 'Rate limit exceeded', retry_after: Math.ceil(decision.retryAfter / 1000) });
-  };
+  return limit({
+    max: options.limit ?? 1000,
+    window: options.windowMs ?? 1000,
+    algorithm: 'fixed-window',
+    by: 'ip',
+    name: 'shure-mock /api',
+    headers: 'draft',
+    clock,
+  });
 }

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '@micboard/limiter-core/testing';
 import { createMockServer } from '../src/index.js';
 import type { MockServer } from '../src/index.js';
 
@@ -114,13 +115,27 @@ describe('shure mock', () => {
     expect((await get('/api/v1/devices')).status).toBe(200);
   });
 
-  it('protects itself with a fixed-window limit per address', async () => {
-    mock = await createMockServer({ apiKey: KEY, tickMs: 0, selfLimit: { limit: 3, windowMs: 60_000 } });
+  it('protects itself with our express middleware: a fixed window per address over all of /api', async () => {
+    const clock = new ManualClock(1_200_000); // on a 60 s boundary: fixed windows align to the epoch
+    mock = await createMockServer({ apiKey: KEY, tickMs: 0, clock, selfLimit: { limit: 3, windowMs: 60_000 } });
+    // Different paths share one counter: the limit is on the client, not on a route.
+    const paths = ['/api/v1/devices', '/api/v1/config/discovery/ips', '/api/v1/devices', '/api/v1/devices'];
     const statuses: number[] = [];
-    for (let i = 0; i < 5; i++) statuses.push((await get('/api/v1/devices')).status);
-    // A window boundary may fall inside the loop, so at least 3 and at most 6 can pass; with 60 s windows, exactly 3.
-    expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(3);
-    expect(statuses).toContain(429);
+    for (const path of paths) statuses.push((await get(path)).status);
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    const limited = await get('/api/v1/devices');
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toBe('60');
+    expect(await limited.json()).toEqual(expect.objectContaining({ error: expect.any(String), detail: expect.any(String), retry_after: 60 }));
+    clock.advance(60_000);
+    expect((await get('/api/v1/devices')).status).toBe(200);
+    // Control endpoints are outside /api and never limited.
+    expect((await fetch(`${mock.url}/_control/requests`)).status).toBe(200);
+  });
+
+  it('keeps the default self limit far above what client tests send', async () => {
+    mock = await createMockServer({ apiKey: KEY, tickMs: 0, clock: new ManualClock(0) });
+    for (let i = 0; i < 200; i++) expect((await get('/api/v1/devices')).status).toBe(200);
   });
 
   it('serves the request log, clears it, and ticks through the control endpoint', async () => {
