@@ -200,6 +200,21 @@ describe('blocked cache', () => {
     evalsha.mockRestore();
   });
 
+  it('a cached denial never tells a costlier request to retry sooner than Redis would', async () => {
+    const clock = new ManualClock(1_700_000_000_000);
+    const store = createRedisStore({ client, prefix: prefix(), clock, onStoreError: 'throw', blockedCache: true });
+    const uncached = createRedisStore({ client, prefix: prefix(), clock, onStoreError: 'throw' });
+    const spec: LimitSpec = { algorithm: 'token-bucket', capacity: 5, refillPerSecond: 1, burst: 0 };
+    for (const s of [store, uncached]) {
+      expect((await s.consume({ key: 'c', spec, cost: 5 })).allowed).toBe(true);
+      expect(await s.consume({ key: 'c', spec, cost: 1 })).toMatchObject({ allowed: false, retryAfter: 1000 });
+    }
+    // A login costing 5 after a denied GET costing 1: it needs the whole bucket back.
+    const truth = await uncached.consume({ key: 'c', spec, cost: 5 });
+    expect(truth).toMatchObject({ allowed: false, retryAfter: 5000 });
+    expect(await store.consume({ key: 'c', spec, cost: 5 })).toMatchObject({ allowed: false, retryAfter: 5000 });
+  });
+
   it('forgets a client on reset', async () => {
     const clock = new ManualClock(1_700_000_000_000);
     const store = createRedisStore({ client, prefix: prefix(), clock, onStoreError: 'throw', blockedCache: { maxKeys: 10 } });

@@ -3,7 +3,7 @@ import type { StoreDecision } from '@micboard/limiter-core';
 interface Blocked {
   /** Local time (ms) until which the client is known to be denied. */
   readonly until: number;
-  /** The smallest cost known to be denied until then: a larger one is denied too. */
+  /** The cost that was denied; `until` is when that cost fits again. */
   readonly cost: number;
   readonly decision: StoreDecision;
 }
@@ -11,8 +11,10 @@ interface Blocked {
 /**
  * Remembers clients Redis denied, until their retry time, so a client hammering while over its
  * limit is answered here without a round trip. Only plain denials are kept (not `exceedsLimit`,
- * which depends on the cost alone), and only for costs at least as large as the denied one: a
- * smaller request might fit, so it goes to Redis. Bounded: when full, the oldest entry goes.
+ * which depends on the cost alone), and only for the cost that was denied: a smaller request
+ * might fit, and a larger one needs longer than the cached retry time (answering it from here
+ * would send a Retry-After that is too short), so both go to Redis. Bounded: when full, the
+ * oldest entry goes.
  *
  * Per instance: a reset made through another instance is not seen here until the entry expires
  * (at most the retry time the client was given).
@@ -34,7 +36,7 @@ export class BlockedCache {
       if (byLimit.size === 0) this.entries.delete(key);
       return undefined;
     }
-    if (cost < hit.cost) return undefined;
+    if (cost !== hit.cost) return undefined;
     return { ...hit.decision, retryAfter: Math.max(1, Math.ceil(hit.until - now)) };
   }
 
