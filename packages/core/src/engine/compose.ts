@@ -1,5 +1,5 @@
 import type { ConsumeRequest, MaybePromise, Store, StoreDecision } from '../types.js';
-import { chain } from './maybe-promise.js';
+import { chain, isThenable } from './maybe-promise.js';
 
 /** The outcome of {@link consumeAll}. */
 export interface ComposedDecision {
@@ -29,10 +29,11 @@ export function consumeAll(store: Store, requests: readonly ConsumeRequest[]): M
 }
 
 function refundAll(store: Store, requests: readonly ConsumeRequest[], upTo: number): MaybePromise<void> {
-  const pending: Promise<void>[] = [];
+  const pending: PromiseLike<void>[] = [];
   for (let i = 0; i < upTo; i++) {
     const refunded = store.refund(requests[i] as ConsumeRequest);
-    if (refunded instanceof Promise) pending.push(refunded);
+    // Any thenable, as chain() accepts: a promise library's promise is not instanceof Promise.
+    if (isThenable(refunded)) pending.push(refunded);
   }
   return pending.length > 0 ? Promise.all(pending).then(() => undefined) : undefined;
 }

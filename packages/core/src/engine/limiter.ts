@@ -17,7 +17,7 @@ import {
   type UserType,
 } from '../policy/index.js';
 import type { AdaptiveConfig, MaybePromise, Store, StoreDecision, TokenBucketSpec } from '../types.js';
-import { chain } from './maybe-promise.js';
+import { chain, isThenable } from './maybe-promise.js';
 
 const USER_TYPES: readonly UserType[] = ['anonymous', 'authenticated', 'testing', 'development'];
 
@@ -208,8 +208,9 @@ export function createLimiter(options: LimiterOptions): Limiter {
           logger.error({ err: error, version: shared.version }, 'ignoring invalid shared rate-limit config');
         }
       });
-      if (pending instanceof Promise) {
-        return pending.catch((error: unknown) => {
+      if (isThenable(pending)) {
+        // Promise.resolve adopts any thenable, so its rejection is always handled here.
+        return Promise.resolve(pending).catch((error: unknown) => {
           done();
           logger.warn({ err: error }, 'could not read shared rate-limit config');
         });

@@ -321,6 +321,26 @@ describe('consumeAll', () => {
     expect(sync(consumeAll(store, [])).allowed).toBe(true);
   });
 
+  it('waits for refunds from a store whose promises are not native (any thenable, as chain accepts)', async () => {
+    const clock = new ManualClock(T0);
+    const base = createReferenceStore({ clock });
+    // A promise library's promise: thenable, but not \`instanceof Promise\`.
+    const later = <T>(run: () => T): PromiseLike<T> => ({
+      then: (onFulfilled, onRejected) => new Promise<T>((resolve) => setTimeout(() => resolve(run()), 5)).then(onFulfilled, onRejected),
+    });
+    const thenableStore = {
+      ...base,
+      consume: (request: Parameters<Store['consume']>[0]) => later(() => base.consume(request)),
+      refund: (request: Parameters<Store['refund']>[0]) => later(() => base.refund(request)),
+    } as unknown as Store;
+    const wide = { key: 'k', limitId: 'wide', spec: fixedWindow({ limit: 10, window: '1m' }), cost: 1 };
+    const narrow = { key: 'k', limitId: 'narrow', spec: fixedWindow({ limit: 1, window: '1m' }), cost: 1 };
+    await consumeAll(thenableStore, [wide, narrow]);
+    const denied = await consumeAll(thenableStore, [wide, narrow]);
+    expect(denied.allowed).toBe(false);
+    expect(base.get('k')?.limits.wide?.remaining).toBe(9);
+  });
+
   it('refunds over an asynchronous store too', async () => {
     const clock = new ManualClock(T0);
     const base = createReferenceStore({ clock });
