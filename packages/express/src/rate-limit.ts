@@ -72,14 +72,13 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimitMiddleware {
   type Recorded = express.Response & { [RECORD]?: string };
   function recordOnFinish(this: Recorded): void {
     const key = this[RECORD];
-    if (key !== undefined) http.finish(key, this.statusCode);
+    if (key !== undefined) http.finish(key, this.statusCode, this);
   }
 
   const apply = (res: express.Response, next: express.NextFunction, verdict: HttpVerdict | undefined): void => {
     if (verdict === undefined) return next();
     if (!verdict.allowed) {
       deny(res, verdict);
-      if (verdict.recordKey !== undefined) http.finish(verdict.recordKey, verdict.status);
       return;
     }
     setHeaders(res, verdict.headers);

@@ -1,5 +1,5 @@
 import type * as express from 'express';
-import type { HttpRequest, HttpVerdict } from '@micboard/limiter-core';
+import { noteDenied, type HttpRequest, type HttpVerdict } from '@micboard/limiter-core';
 
 /**
  * Copies what the HTTP layer needs from an express request. No parsing of our own: express decided
@@ -29,6 +29,8 @@ export function setHeaders(res: express.Response, headers: Readonly<Record<strin
 
 /** Answers a denied request: status, headers and the JSON body. */
 export function deny(res: express.Response, verdict: HttpVerdict): void {
+  // Our own answer: the global middleware must not feed its status into the client's score.
+  noteDenied(res);
   if (res.headersSent) {
     res.end();
     return;

@@ -71,14 +71,13 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimitMiddleware {
   type Recorded = Koa.Context['res'] & { [RECORD]?: string };
   function recordOnFinish(this: Recorded): void {
     const key = this[RECORD];
-    if (key !== undefined) http.finish(key, this.statusCode);
+    if (key !== undefined) http.finish(key, this.statusCode, this);
   }
 
   const apply = (ctx: Koa.Context, next: Koa.Next, verdict: HttpVerdict | undefined): Promise<void> | void => {
     if (verdict === undefined) return next();
     if (!verdict.allowed) {
       deny(ctx, verdict);
-      if (verdict.recordKey !== undefined) http.finish(verdict.recordKey, verdict.status);
       return;
     }
     setHeaders(ctx, verdict.headers);

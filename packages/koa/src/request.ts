@@ -1,5 +1,5 @@
 import type * as Koa from 'koa';
-import type { HttpRequest, HttpVerdict } from '@micboard/limiter-core';
+import { noteDenied, type HttpRequest, type HttpVerdict } from '@micboard/limiter-core';
 
 /** Copies what the HTTP layer needs from a koa context. koa decided the ip (`app.proxy`), the app's `getUserId` the user. */
 export function toHttpRequest(ctx: Koa.Context, userId: string | undefined): HttpRequest {
@@ -24,6 +24,8 @@ export function setHeaders(ctx: Koa.Context, headers: Readonly<Record<string, st
 
 /** Answers a denied request: status, headers and the JSON body. */
 export function deny(ctx: Koa.Context, verdict: HttpVerdict): void {
+  // Our own answer: the global middleware must not feed its status into the client's score.
+  noteDenied(ctx.res);
   ctx.status = verdict.status;
   setHeaders(ctx, verdict.headers);
   ctx.body = verdict.body;

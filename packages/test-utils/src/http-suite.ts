@@ -268,6 +268,28 @@ export function testAdapter(harness: AdapterHarness, stores: StoreFactory): void
         expect(Number(last.headers['x-ratelimit-limit'])).toBeLessThan(60);
       });
 
+      it("the limiter's own 429s (global or route) do not cut the client's adaptive score", async () => {
+        const app = await open({
+          global: {},
+          routes: [
+            { method: 'GET', path: '/api/ok' },
+            { method: 'GET', path: '/api/r', limits: [{ max: 1, window: '60s', headers: 'none' }] },
+          ],
+        });
+        expect((await app.get('/api/r')).status).toBe(200);
+        // Route denials: a 429 we wrote after the global middleware admitted the request.
+        for (let i = 0; i < 25; i++) expect((await app.get('/api/r')).status).toBe(429);
+        // Global denials: empty the bucket, then keep knocking.
+        let denied = 0;
+        for (let i = 0; i < 200 && denied < 25; i++) if ((await app.get('/api/ok')).status === 429) denied++;
+        expect(denied).toBe(25);
+        // 0.9^50 would sit on the 0.1 floor (a limit of 6); admitted successes only ever raised the score.
+        app.clock.advance(60_000);
+        const after = await app.get('/api/ok');
+        expect(after.status).toBe(200);
+        expect(Number(after.headers['x-ratelimit-limit'])).toBeGreaterThanOrEqual(60);
+      });
+
       it('the draft headers and both styles', async () => {
         const draft = await open({ global: { adaptive: false, headers: 'draft' }, routes: [{ method: 'GET', path: '/x' }] });
         const d = await draft.get('/x');

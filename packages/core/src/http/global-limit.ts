@@ -6,7 +6,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import { cidrMatcher, type HeaderStyle } from '../policy/index.js';
 import type { MaybePromise, Store } from '../types.js';
 import { oneOf } from '../validate.js';
-import { ledgerEnabled, noteTaken } from './ledger.js';
+import { ledgerEnabled, noteTaken, wasDenied } from './ledger.js';
 import { createErrorLog } from './log-throttle.js';
 import { createDenialNotifier, type DenialNotifier, type NotifyOptions } from './notify.js';
 import type { DecisionEvent, HttpHooks, HttpRequest, HttpVerdict } from './types.js';
@@ -50,8 +50,12 @@ export interface HttpLimiter<R> {
    * store failure becomes a pass (fail open) or a 503 verdict (fail closed).
    */
   check(raw: R, request: HttpRequest): MaybePromise<HttpVerdict | undefined>;
-  /** Feeds a finished response's status into the client's adaptive score (fire and forget). */
-  finish(key: string, status: number): void;
+  /**
+   * Feeds a finished response's status into the client's adaptive score (fire and forget). Pass the
+   * framework's `response` object: when a limiter answered it itself (see `noteDenied`), nothing is
+   * recorded, since a 429 the limiter produced says nothing about the client's behaviour.
+   */
+  finish(key: string, status: number, response?: object): void;
 }
 
 /**
@@ -164,7 +168,9 @@ export function createHttpLimiter<R>(options: HttpLimiterOptions<R>): HttpLimite
       if (onLimited) safely(logger, () => onLimited(raw, event(request, result, latencyClock.now() - startedAt, undefined)));
       if (notifier) notifier(result.key, 'global');
     }
-    return verdictOf(decision, { style, now: storeNow(), userType: result.userType }, limiter.adaptive ? result.key : undefined);
+    // Only an admitted request's response judges the client; our own 429 must not cut its score again.
+    const recordKey = limiter.adaptive && decision.allowed ? result.key : undefined;
+    return verdictOf(decision, { style, now: storeNow(), userType: result.userType }, recordKey);
   };
 
   const failed = (request: HttpRequest, error: unknown, startedAt: number): HttpVerdict | undefined => {
@@ -217,7 +223,8 @@ export function createHttpLimiter<R>(options: HttpLimiterOptions<R>): HttpLimite
       }
       return skipped ? undefined : decide(raw, request);
     },
-    finish(key, status) {
+    finish(key, status, response) {
+      if (response !== undefined && status >= 400 && wasDenied(response)) return;
       try {
         const recorded = limiter.record(key, status);
         if (isThenable(recorded)) recorded.then(undefined, (error: unknown) => storeError(error, 'could not record a response'));

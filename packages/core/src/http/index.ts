@@ -9,3 +9,4 @@ export type { DenialAlert, DenialNotifier, FetchLike, NotifyOptions, WebhookOpti
 export { retryAfterSeconds, unavailableVerdict, verdictOf } from './verdict.js';
 export type { VerdictContext } from './verdict.js';
 export type { DecisionEvent, HttpHooks, HttpRequest, HttpVerdict } from './types.js';
+export { noteDenied, wasDenied } from './ledger.js';

@@ -45,3 +45,19 @@ export function refundTaken(raw: object): MaybePromise<void> {
   }
   return pending.length > 0 ? Promise.all(pending).then(() => undefined) : undefined;
 }
+
+// Responses a limiter (global or route) answered with its own 429/503. Their status is the limiter's
+// verdict, not the application's judgement of the client: fed back into the adaptive score, every
+// denied retry would cut the client's limit again (down to the floor), so one burst would keep a
+// client limited long after it stopped. Weakly keyed by the framework's response object.
+const denied = new WeakSet<object>();
+
+/** Notes that the limiter itself answered `response` (a 429 or 503 it wrote). */
+export function noteDenied(response: object): void {
+  denied.add(response);
+}
+
+/** Whether the limiter itself answered `response`, so its status must not feed the adaptive score. */
+export function wasDenied(response: object): boolean {
+  return denied.has(response);
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createHttpLimiter, createLimiter, createRouteLimit, LimiterError, type DecisionEvent } from '@micboard/limiter-core';
+import { createHttpLimiter, createLimiter, createRouteLimit, LimiterError, noteDenied, wasDenied, type DecisionEvent } from '@micboard/limiter-core';
 import { asyncStore, brokenStore, req, setup, sync } from './helpers.js';
 
 type Raw = { id: number };
@@ -135,6 +135,21 @@ describe('createHttpLimiter', () => {
     expect(logger.lines.filter((l) => l.message.includes('could not record'))).toHaveLength(2);
     const off = createHttpLimiter<Raw>({ store, clock, adaptive: false });
     expect(sync(off.check(raw(), req({ ip: '198.51.100.9' })))?.recordKey).toBeUndefined();
+  });
+
+  it("never feeds the limiter's own denials into the score: no record key on a 429, and a noted response is skipped", () => {
+    const { store, clock } = setup();
+    const http = createHttpLimiter<Raw>({ store, clock, profiles: { anonymous: { capacity: 1, refillPerSecond: 1, burst: 0 } } });
+    expect(sync(http.check(raw(), req()))?.recordKey).toBe('ip:203.0.113.7');
+    expect(sync(http.check(raw(), req()))?.recordKey).toBeUndefined();
+    const ours = {};
+    noteDenied(ours);
+    expect(wasDenied(ours)).toBe(true);
+    http.finish('ip:203.0.113.7', 429, ours);
+    expect(sync(store.get('ip:203.0.113.7'))?.adaptive?.failures ?? 0).toBe(0);
+    // The application's own 429 (a response we did not write) still counts.
+    http.finish('ip:203.0.113.7', 429, {});
+    expect(sync(store.get('ip:203.0.113.7'))?.adaptive?.failures).toBe(1);
   });
 
   it('alerts through notify when a client keeps getting denied', () => {
