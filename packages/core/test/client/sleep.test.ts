@@ -23,6 +23,30 @@ describe('sleep', () => {
     expect(done).toBe(true);
   });
 
+  it('waits the whole time past 2^31 - 1 ms, where one setTimeout would fire at once', async () => {
+    const ms = 3_000_000_000;
+    let done = false;
+    const wait = sleep(ms).then(() => {
+      done = true;
+    });
+    await vi.advanceTimersByTimeAsync(10);
+    expect(done).toBe(false);
+    await vi.advanceTimersByTimeAsync(2 ** 31);
+    expect(done).toBe(false);
+    await vi.advanceTimersByTimeAsync(ms - 10 - 2 ** 31 - 1);
+    expect(done).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    await wait;
+    expect(done).toBe(true);
+    // And an abort during a later piece still ends it at once, leaving no timer behind.
+    const controller = new AbortController();
+    const aborted = sleep(ms, controller.signal);
+    await vi.advanceTimersByTimeAsync(2 ** 31 + 100);
+    controller.abort();
+    await expect(aborted).rejects.toMatchObject({ code: 'ABORTED' });
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
   it('treats negative and NaN waits as 0', async () => {
     for (const ms of [-5, Number.NaN]) {
       let done = false;
