@@ -72,7 +72,10 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimitMiddleware {
   type Recorded = express.Response & { [RECORD]?: string };
   function recordOnFinish(this: Recorded): void {
     const key = this[RECORD];
-    if (key !== undefined) http.finish(key, this.statusCode, this);
+    // 'close' comes after 'finish', and also when the client hangs up first ('finish' then never comes:
+    // a client aborting every response would keep its failures off the score). Before the headers went
+    // out no status was decided, so there is nothing to record.
+    if (key !== undefined && this.headersSent) http.finish(key, this.statusCode, this);
   }
 
   const apply = (res: express.Response, next: express.NextFunction, verdict: HttpVerdict | undefined): void => {
@@ -84,7 +87,7 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimitMiddleware {
     setHeaders(res, verdict.headers);
     if (verdict.recordKey !== undefined) {
       (res as Recorded)[RECORD] = verdict.recordKey;
-      res.on('finish', recordOnFinish); // on, not once: once allocates a wrapper, and a response finishes once anyway
+      res.on('close', recordOnFinish); // on, not once: once allocates a wrapper, and a response closes once anyway
     }
     next();
   };

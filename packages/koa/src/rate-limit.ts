@@ -71,7 +71,10 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimitMiddleware {
   type Recorded = Koa.Context['res'] & { [RECORD]?: string };
   function recordOnFinish(this: Recorded): void {
     const key = this[RECORD];
-    if (key !== undefined) http.finish(key, this.statusCode, this);
+    // 'close' comes after 'finish', and also when the client hangs up first ('finish' then never comes:
+    // a client aborting every response would keep its failures off the score). Before the headers went
+    // out no status was decided, so there is nothing to record.
+    if (key !== undefined && this.headersSent) http.finish(key, this.statusCode, this);
   }
 
   const apply = (ctx: Koa.Context, next: Koa.Next, verdict: HttpVerdict | undefined): Promise<void> | void => {
@@ -84,7 +87,7 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimitMiddleware {
     if (verdict.recordKey !== undefined) {
       // The status is final only once the response is written (error handlers may still change it).
       (ctx.res as Recorded)[RECORD] = verdict.recordKey;
-      ctx.res.on('finish', recordOnFinish); // on, not once: once allocates a wrapper, and a response finishes once anyway
+      ctx.res.on('close', recordOnFinish); // on, not once: once allocates a wrapper, and a response closes once anyway
     }
     return next();
   };

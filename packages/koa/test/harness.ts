@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { PassThrough } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import Router from '@koa/router';
@@ -61,6 +62,13 @@ export const koaHarness: AdapterHarness = {
       const method = route.method.toLowerCase() as 'get' | 'post' | 'put' | 'delete';
       router[method](route.path, ...middlewares, (ctx: Koa.Context) => {
         ctx.status = route.status ?? 200;
+        if (route.unfinished === true) {
+          const body = new PassThrough();
+          body.write('{"ok":');
+          ctx.type = 'json';
+          ctx.body = body;
+          return;
+        }
         ctx.body = { ok: true };
       });
     }

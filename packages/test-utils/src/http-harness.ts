@@ -23,6 +23,8 @@ export interface TestRoute {
   /** Each limit as its own middleware (true) or all in one `limits` list (false). @default false */
   readonly separateMiddlewares?: boolean;
   readonly status?: number;
+  /** Send the status and a first chunk of the body, then never end: the client has to abort. @default false */
+  readonly unfinished?: boolean;
 }
 
 /** The global middleware's options the suite sets (hooks over the raw request are expressed as data). */
