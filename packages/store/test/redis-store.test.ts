@@ -105,6 +105,8 @@ describe('redis store scripts', () => {
       [{ client: {} }, 'client'],
       [{ client, prefix: 'a{b}' }, 'prefix'],
       [{ client, timeoutMs: 0 }, 'timeoutMs'],
+      // Past 2^31 - 1 ms setTimeout fires at once: every call would time out.
+      [{ client, timeoutMs: 2 ** 31 }, 'timeoutMs'],
       [{ client, onStoreError: 'maybe' }, 'onStoreError'],
       [{ client, blockedCache: { maxKeys: -1 } }, 'blockedCache.maxKeys'],
     ];

@@ -47,6 +47,7 @@ export interface RedisStoreOptions {
    * Longest wait for Redis per call, in ms; then the call counts as failed and `onStoreError`
    * answers it. Redis answers a decision in well under 1 ms on a healthy network, so 100 ms is
    * an outage, not a slow request, and it bounds the latency an outage adds to a request.
+   * At most 2^31 - 1 (what a timer can wait).
    * @default 100
    */
   readonly timeoutMs?: number;
@@ -215,6 +216,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     throw invalidOption('prefix', prefix, 'a string without "{" or "}" (they delimit the Redis Cluster hash tag)');
   }
   const timeoutMs = checkPositive('timeoutMs', options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  // setTimeout fires at once past 2^31 - 1 ms, so every call would time out.
+  if (timeoutMs > 2_147_483_647) throw invalidOption('timeoutMs', timeoutMs, 'at most 2147483647 ms');
   const mode = options.onStoreError ?? 'fallback';
   if (!['fail-open', 'fail-closed', 'fallback', 'throw'].includes(mode)) {
     throw invalidOption('onStoreError', mode, 'one of "fail-open", "fail-closed", "fallback", "throw"');
