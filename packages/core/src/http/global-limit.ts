@@ -6,7 +6,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import { cidrMatcher, type HeaderStyle } from '../policy/index.js';
 import type { MaybePromise, Store } from '../types.js';
 import { oneOf } from '../validate.js';
-import { ledgerEnabled, noteTaken, wasDenied } from './ledger.js';
+import { ledgerEnabled, noteTaken, refundTaken, wasDenied } from './ledger.js';
 import { createErrorLog } from './log-throttle.js';
 import { createDenialNotifier, type DenialNotifier, type NotifyOptions } from './notify.js';
 import type { DecisionEvent, HttpHooks, HttpRequest, HttpVerdict } from './types.js';
@@ -152,7 +152,7 @@ export function createHttpLimiter<R>(options: HttpLimiterOptions<R>): HttpLimite
     storeError: error,
   });
 
-  const decided = (raw: R, request: HttpRequest, result: LimitResult, startedAt: number): HttpVerdict => {
+  const decided = (raw: R, request: HttpRequest, result: LimitResult, startedAt: number): MaybePromise<HttpVerdict> => {
     const decision = result.decision;
     if (onDecision) {
       safely(logger, () => onDecision(event(request, result, latencyClock.now() - startedAt, undefined)));
@@ -170,7 +170,11 @@ export function createHttpLimiter<R>(options: HttpLimiterOptions<R>): HttpLimite
     }
     // Only an admitted request's response judges the client; our own 429 must not cut its score again.
     const recordKey = limiter.adaptive && decision.allowed ? result.key : undefined;
-    return verdictOf(decision, { style, now: storeNow(), userType: result.userType }, recordKey);
+    const verdict = verdictOf(decision, { style, now: storeNow(), userType: result.userType }, recordKey);
+    if (decision.allowed || !ledgerEnabled()) return verdict;
+    // Denied after a route limit mounted earlier admitted this request: give that back, so limits compose in either order.
+    const refunded = refundTaken(raw as object);
+    return isThenable(refunded) ? refunded.then(() => verdict) : verdict;
   };
 
   const failed = (request: HttpRequest, error: unknown, startedAt: number): HttpVerdict | undefined => {

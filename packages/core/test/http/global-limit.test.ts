@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createHttpLimiter, createLimiter, createRouteLimit, LimiterError, noteDenied, wasDenied, type DecisionEvent } from '@micboard/limiter-core';
+import type { Store } from '@micboard/limiter-core';
 import { asyncStore, brokenStore, req, setup, sync } from './helpers.js';
 
 type Raw = { id: number };
@@ -178,5 +179,24 @@ describe('createHttpLimiter', () => {
       expect(sync(route.check(r, req()))).toMatchObject({ allowed: false });
     }
     expect(sync(http.check(raw(), req()))?.headers['X-RateLimit-Remaining']).toBe('58');
+  });
+
+  it('a global denial refunds what a route limit mounted before it took (either order composes)', async () => {
+    for (const wrap of [(s: Store) => s, asyncStore]) {
+      const { store: base, clock } = setup();
+      const store = wrap(base);
+      const http = createHttpLimiter<Raw>({ store, clock, adaptive: false, profiles: { anonymous: { capacity: 1, refillPerSecond: 0.001, burst: 0 } } });
+      const route = createRouteLimit<Raw>({ store, clock, max: 3, window: '1m', name: 'r' });
+      const first = raw();
+      expect(await route.check(first, req())).toMatchObject({ allowed: true });
+      expect(await http.check(first, req())).toMatchObject({ allowed: true });
+      for (let i = 0; i < 5; i++) {
+        const r = raw();
+        expect(await route.check(r, req())).toMatchObject({ allowed: true });
+        expect(await http.check(r, req())).toMatchObject({ allowed: false });
+      }
+      // Had the five global denials used up the route limit, it would be spent (3 per minute).
+      expect((await route.check(raw(), req()))?.headers['X-RateLimit-Remaining']).toBe('1');
+    }
   });
 });
