@@ -12,6 +12,22 @@
 import { luaScript, type LuaScript } from './client.js';
 
 /**
+ * Time in ms: ARGV[1] when the caller passes it (tests), else Redis TIME, so every instance on one
+ * Redis shares one clock.
+ */
+const NOW = `local now
+if ARGV[1] ~= '' then
+  now = tonumber(ARGV[1])
+else
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end`;
+
+/** With time passed in (tests), TTLs, which Redis counts on its own clock, are padded by an hour. */
+const PAD = `local pad = 0
+if ARGV[1] ~= '' then pad = 3600000 end`;
+
+/**
  * Shared head of the consume scripts.
  *
  * KEYS: 1 limit state, 2 adaptive score, 3 client index.
@@ -25,15 +41,8 @@ import { luaScript, type LuaScript } from './client.js';
  */
 const HEAD = `
 local EPS = 1e-9
-local now
-if ARGV[1] ~= '' then
-  now = tonumber(ARGV[1])
-else
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-local pad = 0
-if ARGV[1] ~= '' then pad = 3600000 end
+${NOW}
+${PAD}
 local op = ARGV[2]
 local cost = tonumber(ARGV[3])
 local function f(x) return string.format('%.17g', x) end
@@ -370,15 +379,8 @@ return decision(0, limit, whole(limit - used, limit), resetAt, retryAfter, ex)
  * 11 score TTL in ms, 12 the adaptive config (JSON, kept for admin reads).
  */
 const RECORD = `
-local now
-if ARGV[1] ~= '' then
-  now = tonumber(ARGV[1])
-else
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-local pad = 0
-if ARGV[1] ~= '' then pad = 3600000 end
+${NOW}
+${PAD}
 local function f(x) return string.format('%.17g', x) end
 local mn, mx, step, factor = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local half, after, minReq, bonus = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10])
@@ -418,13 +420,7 @@ return f(math.min(mx, math.max(mn, e)))
  * Returns { now, index fields..., '', score fields... } flattened as two HGETALL lists.
  */
 const SNAPSHOT = `
-local now
-if ARGV[1] ~= '' then
-  now = tonumber(ARGV[1])
-else
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
+${NOW}
 return { string.format('%.17g', now), redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2]) }
 `;
 
