@@ -15,4 +15,5 @@ export const sourceAliases: Record<string, string> = {
   '@micboard/shure-client': `${root}packages/shure-client/src/index.ts`,
   '@micboard/shure-mock': `${root}apps/shure-mock/src/index.ts`,
   '@micboard/test-utils': `${root}packages/test-utils/src/index.ts`,
+  '@micboard/app-kit': `${root}apps/app-kit/src/index.ts`,
 };

@@ -1,0 +1,14 @@
+export { ConfigError, readChoice, readHost, readInteger, readPort, readRaw, readSeconds, readToken, readUrl } from './env.js';
+export type { Env } from './env.js';
+export { createConsoleLogger, LOG_LEVELS } from './logger.js';
+export type { LogLevel } from './logger.js';
+export { runApp } from './main.js';
+export type { RunAppOptions } from './main.js';
+export { runMain, testMain } from './main-suite.js';
+export type { MainRun, SuiteApi } from './main-suite.js';
+export { createLimiterMetrics } from './metrics.js';
+export type { DecisionLike, LimiterMetrics, LimiterMetricsOptions } from './metrics.js';
+export { listen, serveApp } from './serve.js';
+export type { Listening, ListenOptions } from './serve.js';
+export { openStore, redactUrl, useOrOpenStore } from './store.js';
+export type { OpenedStore } from './store.js';

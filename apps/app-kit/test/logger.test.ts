@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { createConsoleLogger, LOG_LEVELS, type LogLevel } from '../src/index.js';
+
+describe('createConsoleLogger', () => {
+  it('writes one JSON line per entry at or above its level, with the name and fields', () => {
+    const lines: string[] = [];
+    const logger = createConsoleLogger('warn', 'api', (line) => lines.push(line));
+    logger.debug({}, 'hidden');
+    logger.info({}, 'hidden');
+    logger.warn({ key: 'ip:1' }, 'limited');
+    logger.error({ err: new TypeError('boom') }, 'failed');
+    expect(lines).toHaveLength(2);
+    const [warn, error] = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(warn).toMatchObject({ level: 'warn', name: 'api', msg: 'limited', key: 'ip:1' });
+    expect(Number.isNaN(Date.parse(String(warn?.['time'])))).toBe(false);
+    // An Error has no enumerable fields: without this it would log as {}.
+    expect(error).toMatchObject({ level: 'error', msg: 'failed', err: { name: 'TypeError', message: 'boom' } });
+  });
+
+  it('lets through exactly the entries at or above each level; silent writes nothing', () => {
+    const entries = ['debug', 'info', 'warn', 'error'] as const;
+    for (const level of LOG_LEVELS) {
+      const lines: string[] = [];
+      const logger = createConsoleLogger(level, 'x', (line) => lines.push(line));
+      for (const entry of entries) logger[entry]({}, entry);
+      const shown = lines.map((line) => (JSON.parse(line) as { level: LogLevel }).level);
+      expect(shown).toEqual(entries.slice(LOG_LEVELS.indexOf(level)));
+    }
+  });
+});
