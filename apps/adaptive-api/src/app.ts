@@ -1,16 +1,13 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import Router from '@koa/router';
 import { silentLogger, type DecisionEvent, type Limiter, type Logger, type Store } from '@micboard/limiter-core';
 import { rateLimit } from '@micboard/limiter-koa';
+import { createLimiterMetrics, serveApp, useOrOpenStore, type LimiterMetrics } from '@micboard/app-kit';
 import { createActivityLog, type ActivityLog } from './activity.js';
 import { bearerToken, createAuth, type Auth } from './auth.js';
 import { BodyError, readJson } from './body.js';
 import type { AdaptiveApiConfig } from './config.js';
-import { createLimiterMetrics, type LimiterMetrics } from './metrics.js';
-import { openStore } from './store.js';
 
 /** Where the admin API lives (seed 2's paths). */
 export const ADMIN_PREFIX = '/api/v1/admin/rate-limit';
@@ -65,10 +62,7 @@ const MAX_IMPORT = 100;
  */
 export async function createApp(config: AdaptiveApiConfig, deps: AdaptiveApiDeps = {}): Promise<AdaptiveApi> {
   const logger = deps.logger ?? silentLogger;
-  const injected = deps.store;
-  const opened = injected
-    ? { store: injected, degraded: () => (injected as { degraded?: unknown }).degraded === true, close: async () => {} }
-    : await openStore(config.redisUrl, logger);
+  const opened = await useOrOpenStore(deps.store, config.redisUrl, logger);
   const { store } = opened;
   const instance = deps.instance ?? randomBytes(3).toString('hex');
   const auth = createAuth({ secret: config.authSecret });
@@ -249,32 +243,7 @@ export async function createApp(config: AdaptiveApiConfig, deps: AdaptiveApiDeps
  */
 export async function start(config: AdaptiveApiConfig, deps: AdaptiveApiDeps = {}): Promise<RunningAdaptiveApi> {
   const built = await createApp(config, deps);
-  const server = createServer(built.app.callback());
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(config.port, config.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-  } catch (error) {
-    await built.close();
-    throw error;
-  }
-  const { port } = server.address() as AddressInfo;
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  return {
-    ...built,
-    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
-    async close() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
-      await built.close();
-    },
-  };
+  return serveApp(built, built.app.callback(), config);
 }
 
 /** Checks the admin token in `Authorization: Bearer` or `X-Admin-Token`, in constant time. */

@@ -1,9 +1,9 @@
-import { ConfigError, readChoice, readHost, readPort, readRaw, readToken, readUrl, type Env } from './env.js';
+import { ConfigError, LOG_LEVELS, readChoice, readHost, readPort, readRaw, readToken, readUrl, type Env, type LogLevel } from '@micboard/app-kit';
 
 /** How the app runs; production unless told otherwise. */
 export type NodeEnv = 'production' | 'development' | 'test';
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+export type { LogLevel };
 
 /** Everything adaptive-api reads from its environment. */
 export interface AdaptiveApiConfig {
@@ -50,7 +50,7 @@ export function loadConfig(env: Env): AdaptiveApiConfig {
     port: readPort(env, 'PORT', 3001),
     host: readHost(env, 'HOST', '127.0.0.1'),
     nodeEnv,
-    logLevel: readChoice<LogLevel>(env, 'LOG_LEVEL', nodeEnv === 'development' ? 'debug' : 'info', ['debug', 'info', 'warn', 'error', 'silent']),
+    logLevel: readChoice<LogLevel>(env, 'LOG_LEVEL', nodeEnv === 'development' ? 'debug' : 'info', LOG_LEVELS),
     redisUrl: readUrl(env, 'REDIS_URL', undefined, ['redis:', 'rediss:']),
     adminToken: readToken(env, 'ADMIN_TOKEN'),
     authSecret: readToken(env, 'AUTH_SECRET', 32),

@@ -4,6 +4,6 @@ export { ConfigError, loadConfig } from './config.js';
 export type { AdaptiveApiConfig, LogLevel, NodeEnv } from './config.js';
 export { createActivityLog } from './activity.js';
 export type { ActivityLog, ActivitySnapshot, ClientActivity, Denial } from './activity.js';
-export { createLimiterMetrics } from './metrics.js';
-export type { DecisionLike, LimiterMetrics, LimiterMetricsOptions } from './metrics.js';
-export { createConsoleLogger } from './logger.js';
+// Shared with the other apps; still exported here, as before they moved to @micboard/app-kit.
+export { createConsoleLogger, createLimiterMetrics } from '@micboard/app-kit';
+export type { DecisionLike, LimiterMetrics, LimiterMetricsOptions } from '@micboard/app-kit';

@@ -1,38 +1,14 @@
 /* The runnable app: read the environment, start, stop cleanly on Ctrl-C. */
-import { ConfigError, loadConfig } from './config.js';
+import { runApp } from '@micboard/app-kit';
 import { start } from './app.js';
-import { createConsoleLogger } from './logger.js';
+import { loadConfig } from './config.js';
 
-let config;
-try {
-  config = loadConfig(process.env);
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error;
-  process.stderr.write(`adaptive-api: ${error.message}\n`);
-  process.exit(1);
-}
-
-const logger = createConsoleLogger(config.logLevel, 'adaptive-api');
-let api;
-try {
-  api = await start(config, { logger });
-} catch (error) {
-  process.stderr.write(`adaptive-api: could not start: ${(error as Error).message}\n`);
-  process.exit(1);
-}
-
-// Handle Ctrl-C before saying where we listen: whoever reads that line may stop us at once.
-let stopping = false;
-const stop = (): void => {
-  // A second Ctrl-C means "now".
-  if (stopping) process.exit(130);
-  stopping = true;
-  api.close().then(
-    () => process.exit(0),
-    () => process.exit(1),
-  );
-};
-process.on('SIGINT', stop);
-process.on('SIGTERM', stop);
-if (config.authSecret === undefined) logger.info({}, 'AUTH_SECRET is not set: login tokens are valid only until this process stops');
-process.stdout.write(`adaptive-api listening on ${api.url} (store: ${api.limiter.store.name}, admin API: ${config.adminToken ? 'on' : 'off, set ADMIN_TOKEN'})\n`);
+await runApp({
+  name: 'adaptive-api',
+  loadConfig,
+  start,
+  announce(api, config, logger) {
+    if (config.authSecret === undefined) logger.info({}, 'AUTH_SECRET is not set: login tokens are valid only until this process stops');
+    process.stdout.write(`adaptive-api listening on ${api.url} (store: ${api.limiter.store.name}, admin API: ${config.adminToken ? 'on' : 'off, set ADMIN_TOKEN'})\n`);
+  },
+});

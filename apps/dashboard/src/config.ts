@@ -1,6 +1,6 @@
-import { ConfigError, readChoice, readHost, readPort, readRaw, readToken, type Env } from './env.js';
+import { ConfigError, LOG_LEVELS, readChoice, readHost, readPort, readRaw, readToken, type Env, type LogLevel } from '@micboard/app-kit';
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+export type { LogLevel };
 
 /** Everything the dashboard reads from its environment. */
 export interface DashboardConfig {
@@ -39,7 +39,7 @@ export function loadConfig(env: Env): DashboardConfig {
     adaptiveApiUrls: readLoopbackUrls(env, 'ADAPTIVE_API_URL', ['http://127.0.0.1:3001']),
     micboardApiUrls: readLoopbackUrls(env, 'MICBOARD_API_URL', []),
     adminToken: readToken(env, 'ADMIN_TOKEN'),
-    logLevel: readChoice<LogLevel>(env, 'LOG_LEVEL', 'info', ['debug', 'info', 'warn', 'error', 'silent']),
+    logLevel: readChoice<LogLevel>(env, 'LOG_LEVEL', 'info', LOG_LEVELS),
   };
 }
 

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { silentLogger, type Logger } from '@micboard/limiter-core';
+import { listen } from '@micboard/app-kit';
 import { BackendError, createBackend, type Backend, type Profile } from './backend.js';
 import type { DashboardConfig } from './config.js';
 import { createTrafficGenerator, SCENARIOS, type Scenario, type TrafficGenerator, type TrafficGeneratorOptions } from './traffic.js';
@@ -133,33 +134,22 @@ export async function startDashboard(config: DashboardConfig, deps: DashboardDep
     throw new HttpError(404, 'Not found');
   };
 
-  const server = createServer((req, res) => {
+  const listening = await listen((req, res) => {
     handle(req, res).catch((error: unknown) => {
       const status = error instanceof HttpError || error instanceof BackendError ? error.status : 500;
       if (status >= 500 && !(error instanceof BackendError)) logger.error({ err: error }, 'dashboard request failed');
       if (!res.headersSent) send(res, status, { error: status === 500 ? 'Internal error' : (error as Error).message });
       else res.end();
     });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  port = (server.address() as AddressInfo).port;
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  }, { host: config.host, port: config.port, drop: 'all' });
+  port = (listening.server.address() as AddressInfo).port;
 
   return {
-    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
+    url: listening.url,
     traffic,
     async close() {
       await traffic.stop();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await listening.close();
     },
   };
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ConfigError, readPort, readRaw, readToken, readUrl, type Env } from '@micboard/micboard-api';
+import { ConfigError, readPort, readRaw, readToken, readUrl, type Env } from '@micboard/app-kit';
 
 /** What `pnpm demo` reads from its environment. */
 export interface DemoConfig {

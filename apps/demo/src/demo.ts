@@ -1,6 +1,7 @@
 import { loadConfig as loadAdaptiveConfig, start as startAdaptiveApi } from '@micboard/adaptive-api';
 import { loadConfig as loadDashboardConfig, startDashboard } from '@micboard/dashboard';
-import { createConsoleLogger, loadConfig as loadMicboardConfig, start as startMicboardApi, type LogLevel } from '@micboard/micboard-api';
+import { createConsoleLogger, type LogLevel } from '@micboard/app-kit';
+import { loadConfig as loadMicboardConfig, start as startMicboardApi } from '@micboard/micboard-api';
 import { createMockServer } from '@micboard/shure-mock';
 import type { DemoConfig } from './config.js';
 import { checkPortFree, PortInUseError } from './ports.js';

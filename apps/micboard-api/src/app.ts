@@ -1,15 +1,12 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import express from 'express';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { createLimiter, silentLogger, type DecisionEvent, type Limiter, type Logger, type Store } from '@micboard/limiter-core';
 import { limit, rateLimitAdmin } from '@micboard/limiter-express';
 import { createShureClient, type ShureClient } from '@micboard/shure-client';
+import { createLimiterMetrics, serveApp, useOrOpenStore, type LimiterMetrics } from '@micboard/app-kit';
 import type { MicboardApiConfig } from './config.js';
 import { createDeviceService, ShureUnavailable, type DeviceService } from './devices.js';
-import { createLimiterMetrics, type LimiterMetrics } from './metrics.js';
-import { openStore } from './store.js';
 
 /** Seed 1's limits on micboard's endpoints: requests per 60 s per client (IP, or user when logged in). */
 export const ENDPOINT_LIMITS = {
@@ -65,10 +62,7 @@ interface Group {
  */
 export async function createApp(config: MicboardApiConfig, deps: MicboardApiDeps = {}): Promise<MicboardApi> {
   const logger = deps.logger ?? silentLogger;
-  const injected = deps.store;
-  const opened = injected
-    ? { store: injected, degraded: () => (injected as { degraded?: unknown }).degraded === true, close: async () => {} }
-    : await openStore(config.redisUrl, logger);
+  const opened = await useOrOpenStore(deps.store, config.redisUrl, logger);
   const { store } = opened;
   const ownClient = deps.shureClient === undefined;
   const client =
@@ -228,30 +222,9 @@ export async function createApp(config: MicboardApiConfig, deps: MicboardApiDeps
  */
 export async function start(config: MicboardApiConfig, deps: MicboardApiDeps = {}): Promise<RunningMicboardApi> {
   const built = await createApp(config, deps);
-  let server: Server;
-  try {
-    server = await new Promise<Server>((resolve, reject) => {
-      const listening = built.app.listen(config.port, config.host, (error?: Error) => (error ? reject(error) : resolve(listening)));
-      listening.once('error', reject);
-    });
-  } catch (error) {
-    await built.close();
-    throw error;
-  }
+  const running = await serveApp(built, built.app, config);
   built.startPolling();
-  const { port } = server.address() as AddressInfo;
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  return {
-    ...built,
-    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
-    async close() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
-      await built.close();
-    },
-  };
+  return running;
 }
 
 /** Checks the admin token in `Authorization: Bearer` or `X-Admin-Token`, in constant time. */

@@ -1,4 +1,4 @@
-import { ConfigError, readChoice, readHost, readInteger, readPort, readRaw, readSeconds, readToken, readUrl, type Env } from './env.js';
+import { ConfigError, LOG_LEVELS, readChoice, readHost, readInteger, readPort, readRaw, readSeconds, readToken, readUrl, type Env, type LogLevel } from '@micboard/app-kit';
 
 /** The mock Shure System API's defaults (apps/shure-mock). */
 const MOCK_URL = 'http://127.0.0.1:8080';
@@ -7,7 +7,7 @@ const MOCK_API_KEY = 'mock-api-key';
 /** How the app runs; anything but `development` and `test` is treated as production. */
 export type NodeEnv = 'production' | 'development' | 'test';
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+export type { LogLevel };
 
 /** Everything micboard-api reads from its environment. Durations are in ms. */
 export interface MicboardApiConfig {
@@ -66,7 +66,7 @@ export function loadConfig(env: Env): MicboardApiConfig {
     port: readPort(env, 'PORT', 3000),
     host: readHost(env, 'HOST', '127.0.0.1'),
     nodeEnv,
-    logLevel: readChoice<LogLevel>(env, 'LOG_LEVEL', nodeEnv === 'development' ? 'debug' : 'info', ['debug', 'info', 'warn', 'error', 'silent']),
+    logLevel: readChoice<LogLevel>(env, 'LOG_LEVEL', nodeEnv === 'development' ? 'debug' : 'info', LOG_LEVELS),
     shure: {
       baseUrl,
       apiKey: readRaw(env, 'SHURE_API_KEY') ?? (readRaw(env, 'SHURE_API_BASE_URL') === undefined ? MOCK_API_KEY : undefined),

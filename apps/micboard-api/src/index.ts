@@ -4,10 +4,19 @@ export { ConfigError, loadConfig, readNodeEnv } from './config.js';
 export type { LogLevel, MicboardApiConfig, NodeEnv } from './config.js';
 export { createDeviceService, ShureUnavailable } from './devices.js';
 export type { DataView, DeviceService, DeviceServiceOptions, DeviceView } from './devices.js';
-export { readChoice, readHost, readInteger, readPort, readRaw, readSeconds, readToken, readUrl } from './env.js';
-export type { Env } from './env.js';
-export { createLimiterMetrics } from './metrics.js';
-export type { DecisionLike, LimiterMetrics, LimiterMetricsOptions } from './metrics.js';
-export { createConsoleLogger } from './logger.js';
-export { openStore, redactUrl } from './store.js';
-export type { OpenedStore } from './store.js';
+// Shared with the other apps; still exported here, as before they moved to @micboard/app-kit.
+export {
+  createConsoleLogger,
+  createLimiterMetrics,
+  openStore,
+  readChoice,
+  readHost,
+  readInteger,
+  readPort,
+  readRaw,
+  readSeconds,
+  readToken,
+  readUrl,
+  redactUrl,
+} from '@micboard/app-kit';
+export type { DecisionLike, Env, LimiterMetrics, LimiterMetricsOptions, OpenedStore } from '@micboard/app-kit';
