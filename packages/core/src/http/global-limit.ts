@@ -7,6 +7,7 @@ import { cidrMatcher, type HeaderStyle } from '../policy/index.js';
 import type { MaybePromise, Store } from '../types.js';
 import { oneOf } from '../validate.js';
 import { ledgerEnabled, noteTaken, refundTaken, wasDenied } from './ledger.js';
+import { withSkip } from './skip.js';
 import { createErrorLog } from './log-throttle.js';
 import { createDenialNotifier, type DenialNotifier, type NotifyOptions } from './notify.js';
 import type { DecisionEvent, HttpHooks, HttpRequest, HttpVerdict } from './types.js';
@@ -210,23 +211,7 @@ export function createHttpLimiter<R>(options: HttpLimiterOptions<R>): HttpLimite
     logger,
     headerStyle: style,
     getUserId,
-    check(raw, request) {
-      if (!skip) return decide(raw, request);
-      let skipped: MaybePromise<boolean>;
-      try {
-        skipped = skip(raw);
-      } catch (error) {
-        logger.error({ err: error }, 'rate limiter: skip() threw; counting the request');
-        skipped = false;
-      }
-      if (isThenable(skipped)) {
-        return skipped.then(
-          (yes) => (yes ? undefined : decide(raw, request)),
-          () => decide(raw, request),
-        );
-      }
-      return skipped ? undefined : decide(raw, request);
-    },
+    check: withSkip(skip, logger, decide),
     finish(key, status, response) {
       if (response !== undefined && status >= 400 && wasDenied(response)) return;
       try {

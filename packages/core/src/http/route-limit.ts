@@ -9,6 +9,7 @@ import type { ConsumeRequest, LimitSpec, MaybePromise, Store, StoreDecision } fr
 import { integer, oneOf } from '../validate.js';
 import { allowListOf, createForwardedWarning, safely, safeUserId, validateHooks } from './global-limit.js';
 import { enableLedger, ledgerEnabled, noteTaken, refundTaken } from './ledger.js';
+import { withSkip } from './skip.js';
 import { createErrorLog, createOncePer } from './log-throttle.js';
 import { createDenialNotifier, type NotifyOptions } from './notify.js';
 import type { DecisionEvent, HttpHooks, HttpRequest, HttpVerdict } from './types.js';
@@ -285,22 +286,6 @@ export function createRouteLimit<R>(options: RouteLimitOptions<R>): RouteLimit<R
   };
 
   return {
-    check(raw, request) {
-      if (!skip) return decide(raw, request);
-      let skipped: MaybePromise<boolean>;
-      try {
-        skipped = skip(raw);
-      } catch (error) {
-        logger.error({ err: error }, 'rate limiter: skip() threw; counting the request');
-        skipped = false;
-      }
-      if (isThenable(skipped)) {
-        return skipped.then(
-          (yes) => (yes ? undefined : decide(raw, request)),
-          () => decide(raw, request),
-        );
-      }
-      return skipped ? undefined : decide(raw, request);
-    },
+    check: withSkip(skip, logger, decide),
   };
 }

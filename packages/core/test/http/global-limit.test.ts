@@ -52,8 +52,14 @@ describe('createHttpLimiter', () => {
     const throwing = createHttpLimiter<Raw>({ store, logger, skip: () => { throw new Error('x'); } });
     expect(sync(throwing.check(raw(), req()))).toMatchObject({ allowed: true });
     expect(logger.lines.some((l) => l.message.includes('skip() threw'))).toBe(true);
-    const rejecting = createHttpLimiter<Raw>({ store, skip: () => Promise.reject(new Error('x')) });
+    const rejectLogger = setup().logger;
+    const rejecting = createHttpLimiter<Raw>({ store, logger: rejectLogger, skip: () => Promise.reject(new Error('x')) });
     expect(await rejecting.check(raw(), req())).toMatchObject({ allowed: true });
+    // A rejecting skip is logged like a throwing one (it was swallowed silently).
+    expect(rejectLogger.lines.filter((l) => l.message.includes('skip() threw'))).toHaveLength(1);
+    const rejectingRoute = createRouteLimit<Raw>({ store, logger: rejectLogger, max: 5, window: '1m', skip: () => Promise.reject(new Error('y')) });
+    expect(await rejectingRoute.check(raw(), req())).toMatchObject({ allowed: true });
+    expect(rejectLogger.lines.filter((l) => l.message.includes('skip() threw'))).toHaveLength(2);
     const allow = createHttpLimiter<Raw>({ store, allowList: ['203.0.113.0/24'] });
     expect(allow.check(raw(), req())).toBeUndefined();
     expect(sync(allow.check(raw(), req({ ip: '198.51.100.1' })))).toMatchObject({ allowed: true });
