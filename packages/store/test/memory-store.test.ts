@@ -82,6 +82,17 @@ describe('memory store', () => {
     expect(store.size()).toBeLessThanOrEqual(50 + 7 + 16);
   });
 
+  it('a flood of new throttle keys does not evict a key whose calls are waiting (they would go early)', () => {
+    const clock = new ManualClock(1_000_000);
+    const store = createMemoryStore({ clock, maxKeys: 20 });
+    const spec: LimitSpec = { algorithm: 'gcra', capacity: 1, refillPerSecond: 1, burst: 0 };
+    expect(store.reserve('busy', spec, 1, 60_000)).toEqual({ granted: true, delayMs: 0 });
+    expect(store.reserve('busy', spec, 1, 60_000)).toEqual({ granted: true, delayMs: 1000 });
+    for (let i = 0; i < 2_000; i++) store.reserve(`other-${i}`, spec, 1, 60_000);
+    // The call booked for +1000 ms is still waiting: the next one goes after it, not now.
+    expect(store.reserve('busy', spec, 1, 60_000)).toEqual({ granted: true, delayMs: 2000 });
+  });
+
   it('keeps limited clients past maxKeys, then sweeps them incrementally once expired', () => {
     const clock = new ManualClock(1_000_000);
     const store = createMemoryStore({ clock, maxKeys: 10 });

@@ -462,7 +462,9 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       if (!result.reservation.granted) return result.reservation;
       if (slot === undefined) slot = table.insert(key, now);
       table.data[slot * 2] = result.state as number;
-      table.touch(slot, now, false);
+      // A call that must wait is "limited": evicting its key would let the next call go at once,
+      // alongside the ones still waiting for their slots.
+      table.touch(slot, now, result.reservation.delayMs > 0);
       return result.reservation;
     },
 
