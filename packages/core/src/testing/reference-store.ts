@@ -1,4 +1,6 @@
 import { systemClock, type Clock } from '../clock.js';
+import { invalidOption } from '../errors.js';
+import { integer } from '../validate.js';
 import { inspect, refundStep, reserveStep, scaleSpec, step } from '../algorithms/index.js';
 import { effectiveMultiplier, recordOutcome } from '../policy/index.js';
 import type {
@@ -111,7 +113,10 @@ export function createReferenceStore(options: { clock?: Clock } = {}): Synchrono
       return clients.delete(key);
     },
     list(options = {}) {
-      const limit = options.limit ?? 100;
+      const limit = integer('limit', options.limit ?? 100, 1);
+      if (options.cursor !== undefined && !/^\d+$/.test(options.cursor)) {
+        throw invalidOption('cursor', options.cursor, 'a cursor returned by list()');
+      }
       const keys = [...clients.keys()].sort();
       const start = options.cursor === undefined ? 0 : Number(options.cursor);
       const page = keys.slice(start, start + limit);

@@ -26,6 +26,14 @@ describe('reference store', () => {
     expect(store.now?.()).toBe(clock.now());
   });
 
+  it('refuses a page size or cursor that would page forever, as the real stores do', () => {
+    const store = createReferenceStore({ clock: new ManualClock(0) });
+    store.consume({ key: 'a', spec: tokenBucket({ capacity: 1, refillPerSecond: 1 }), cost: 1 });
+    // limit 0 handed back the same cursor forever; a garbled cursor restarted from the first page.
+    expect(() => store.list({ limit: 0 })).toThrow(/^limit must be an integer of at least 1; got 0/);
+    expect(() => store.list({ cursor: 'garbage' })).toThrow(/^cursor must be a cursor returned by list\(\); got "garbage"/);
+  });
+
   it('records scores, reserves, refunds and keeps shared config', () => {
     const clock = new ManualClock(0);
     const store = createReferenceStore({ clock });
