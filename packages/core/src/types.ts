@@ -49,8 +49,11 @@ export interface TokenBucketSpec {
 /** GCRA: the same admission as {@link TokenBucketSpec}, held as one number (the theoretical arrival time). */
 export interface GcraSpec {
   readonly algorithm: 'gcra';
+  /** Tokens of sustained budget. Must be > 0. */
   readonly capacity: number;
+  /** Tokens added per second, fractional allowed. Must be > 0. */
   readonly refillPerSecond: number;
+  /** Extra tokens of headroom above `capacity`. Must be >= 0. @default 0 */
   readonly burst: number;
 }
 
@@ -68,7 +71,9 @@ export interface SlidingWindowSpec {
 /** Fixed window: at most `limit` units per window aligned to multiples of `windowMs` since the epoch. */
 export interface FixedWindowSpec {
   readonly algorithm: 'fixed-window';
+  /** Units admitted per window. Integer >= 1. */
   readonly limit: number;
+  /** Window length in ms. > 0. */
   readonly windowMs: number;
 }
 
@@ -188,7 +193,10 @@ export interface Store {
   get(key: string): MaybePromise<ClientSnapshot | undefined>;
   /** Forgets a client (all its limits and its score). Returns whether there was anything. */
   reset(key: string): MaybePromise<boolean>;
-  /** A bounded page of clients; pass the returned cursor back for the next page (undefined = done). */
+  /**
+   * A bounded page of clients; pass the returned cursor back for the next page (undefined = done).
+   * `limit` is the page size in clients (a hint for Redis, whose SCAN may return a few more). @default 100
+   */
   list(options?: { cursor?: string; limit?: number }): MaybePromise<{ clients: ClientSnapshot[]; cursor: string | undefined }>;
   /** Removes clients inactive for at least `inactiveMs`; returns how many. */
   cleanup(inactiveMs: number): MaybePromise<number>;
