@@ -39,6 +39,20 @@ describe('express adapter specifics', () => {
     expect(res.headers['x-ratelimit-limit']).toBe('60');
   });
 
+  it('a limit mounted with app.use counts every path under it together (a varied path is no way past it)', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 1));
+    const app = express();
+    app.use('/api/items', limit({ clock, max: 2, window: '1m' }));
+    app.use('/api/other', limit({ clock, max: 2, window: '1m', name: 'other' }));
+    app.use((_req, res) => void res.json({}));
+    const url = await listen(app);
+    const statuses: number[] = [];
+    for (const path of ['/api/items/1', '/api/items/2', '/API/items/3/', '/api/items/4?x=1']) statuses.push((await send(url, path)).status);
+    expect(statuses).toEqual([200, 200, 429, 429]);
+    // Another mount point keeps its own counter when named (unnamed, the same limit would share one).
+    expect((await send(url, '/api/other/1')).status).toBe(200);
+  });
+
   it('under a mounted router: full paths for endpoint costs, route patterns for route limits', async () => {
     const clock = new ManualClock(Date.UTC(2026, 0, 1));
     const events: DecisionEvent[] = [];

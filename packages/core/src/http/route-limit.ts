@@ -38,7 +38,10 @@ export interface RouteLimitRule<R> {
   readonly precision?: 'exact' | 'approximate';
   /**
    * The counter's name. Requests to routes sharing a name share one counter per client.
-   * @default the matched route pattern (or the path), with the limit, e.g. `'/api/data 120/60000ms'`
+   * @default the matched route pattern with the limit, e.g. `'/api/data 120/60000ms'`. Where the framework
+   * matched no route (a middleware mounted with `app.use`): `'*'` with the limit, never the request path,
+   * since a client varying the path must not get a fresh counter per path; name such limits when two of
+   * them with the same max and window should count apart.
    */
   readonly name?: string;
   /** Units each request costs. Number > 0. @default 1 */
@@ -83,6 +86,9 @@ interface CompiledRule<R> {
   /** Appended to the route to name the counter when no name is given. */
   readonly suffix: string;
 }
+
+/** The counter's route part when the framework matched no route pattern. */
+const UNROUTED = '*';
 
 const ALGORITHMS: readonly RouteLimitAlgorithm[] = ['sliding-window', 'fixed-window', 'token-bucket', 'gcra'];
 
@@ -265,7 +271,9 @@ export function createRouteLimit<R>(options: RouteLimitOptions<R>): RouteLimit<R
     warnForwarded(request);
     if (allowed && request.ip !== undefined && allowed(request.ip)) return undefined;
     const startedAt = onDecision ? latencyClock.now() : 0;
-    const route = request.route ?? request.path;
+    // Not the path when no route matched: `/api/items/1`, `/api/items/2`, `/API/items/1/` would each get
+    // their own counter, so a client could walk past the limit (and grow the store) by varying it.
+    const route = request.route ?? UNROUTED;
     const consumes: ConsumeRequest[] = [];
     let pending: MaybePromise<ComposedDecision>;
     try {

@@ -111,11 +111,20 @@ describe('createRouteLimit', () => {
     expect(logger.lines.filter((l) => l.level === 'warn')).toHaveLength(1);
     expect(limited).toHaveLength(3);
     expect(decisions.map((d) => d.allowed)).toEqual([true, false, false, false]);
-    expect(decisions[0]).toMatchObject({ limiter: '/api/data 1/60000ms', route: '/api/data', key: 'ip:203.0.113.7', cost: 1, limit: 1 });
+    expect(decisions[0]).toMatchObject({ limiter: '* 1/60000ms', route: '/api/data', key: 'ip:203.0.113.7', cost: 1, limit: 1 });
     expect(alerts).toHaveLength(1);
   });
 
-  it('skip and allow list', async () => {
+  it('without a route pattern, every path shares the counter: varying the path is no way past the limit', () => {
+    const { store, clock } = setup();
+    const route = createRouteLimit<Raw>({ store, clock, max: 2, window: '1m' });
+    const paths = ['/api/items/1', '/api/items/2', '/API/items/1/', '/api/items/1?x'];
+    expect(paths.map((path) => sync(route.check({}, req({ path })))?.allowed)).toEqual([true, true, false, false]);
+    // With a pattern, routes keep their own counters.
+    expect(sync(route.check({}, req({ path: '/api/items/3', route: '/api/items/:id' })))?.allowed).toBe(true);
+  });
+
+    it('skip and allow list', async () => {
     const { store } = setup();
     expect(createRouteLimit<Raw>({ store, max: 1, window: '1s', skip: () => true }).check({}, req())).toBeUndefined();
     expect(await createRouteLimit<Raw>({ store, max: 1, window: '1s', skip: async () => true }).check({}, req())).toBeUndefined();
