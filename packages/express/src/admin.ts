@@ -1,19 +1,8 @@
 import type * as express from 'express';
-import { createAdminApi, type AdminOptions } from '@micboard/limiter-core';
+import { createAdminApi, queryReader, type AdminOptions } from '@micboard/limiter-core';
 
 /** Options of {@link rateLimitAdmin}: the engine to manage and the required `authorize`. */
 export type AdminMiddlewareOptions = AdminOptions<express.Request>;
-
-function queryOf(req: express.Request): (name: string) => string | undefined {
-  // express 5 parses the query simply (strings, arrays of strings); express 4's qs may nest objects.
-  const query = req.query as Record<string, unknown>;
-  return (name) => {
-    const value = query[name];
-    if (typeof value === 'string') return value;
-    if (Array.isArray(value) && typeof value[0] === 'string') return value[0];
-    return undefined;
-  };
-}
 
 /**
  * The admin API (seed 2's endpoints) as express middleware, to mount under any prefix:
@@ -26,7 +15,7 @@ function queryOf(req: express.Request): (name: string) => string | undefined {
 export function rateLimitAdmin(options: AdminMiddlewareOptions): express.RequestHandler {
   const api = createAdminApi<express.Request>(options);
   return function rateLimitAdminMiddleware(req, res, next) {
-    api.handle(req, { method: req.method, path: req.path, query: queryOf(req) }).then((answer) => {
+    api.handle(req, { method: req.method, path: req.path, query: queryReader(req.query as Record<string, unknown>) }).then((answer) => {
       res.statusCode = answer.status;
       for (const name in answer.headers) res.setHeader(name, answer.headers[name] as string);
       res.setHeader('Content-Type', 'application/json; charset=utf-8');

@@ -1,5 +1,5 @@
 import type * as Koa from 'koa';
-import { createAdminApi, invalidOption, type AdminOptions } from '@micboard/limiter-core';
+import { createAdminApi, invalidOption, queryReader, type AdminOptions } from '@micboard/limiter-core';
 
 /** Options of {@link rateLimitAdmin}. */
 export interface AdminMiddlewareOptions extends AdminOptions<Koa.Context> {
@@ -9,16 +9,6 @@ export interface AdminMiddlewareOptions extends AdminOptions<Koa.Context> {
    * @default '' (the middleware answers every request it sees)
    */
   readonly prefix?: string;
-}
-
-function queryOf(ctx: Koa.Context): (name: string) => string | undefined {
-  const query = ctx.query;
-  return (name) => {
-    const value = query[name];
-    if (typeof value === 'string') return value;
-    if (Array.isArray(value) && typeof value[0] === 'string') return value[0];
-    return undefined;
-  };
 }
 
 /**
@@ -40,7 +30,7 @@ export function rateLimitAdmin(options: AdminMiddlewareOptions): Koa.Middleware 
     if (prefix !== '' && !(path.startsWith(prefix) && (path.length === prefix.length || path[prefix.length] === '/'))) {
       return next();
     }
-    const answer = await api.handle(ctx, { method: ctx.method, path: path.slice(prefix.length) || '/', query: queryOf(ctx) });
+    const answer = await api.handle(ctx, { method: ctx.method, path: path.slice(prefix.length) || '/', query: queryReader(ctx.query) });
     ctx.status = answer.status;
     for (const name in answer.headers) ctx.set(name, answer.headers[name] as string);
     ctx.set('Cache-Control', 'no-store');
@@ -70,7 +60,7 @@ export function rateLimitAdminRoutes<T extends AdminRouterLike>(router: T, optio
   const route =
     (path: (ctx: Koa.Context) => string): Koa.Middleware =>
     async (ctx) => {
-      const answer = await api.handle(ctx, { method: ctx.method, path: path(ctx), query: queryOf(ctx) });
+      const answer = await api.handle(ctx, { method: ctx.method, path: path(ctx), query: queryReader(ctx.query) });
       ctx.status = answer.status;
       for (const name in answer.headers) ctx.set(name, answer.headers[name] as string);
       ctx.set('Cache-Control', 'no-store');

@@ -47,6 +47,22 @@ const USER_TYPES: readonly UserType[] = ['anonymous', 'authenticated', 'testing'
 const MAX_KEY_LENGTH = 512;
 const NUMBER = /^\d{1,12}(?:\.\d{1,6})?$/;
 
+/**
+ * Reads query parameters from a framework's parsed query object for `AdminRequest.query`: a string
+ * as is, the first of a repeated parameter, and nothing for anything else (express 4's qs may nest objects).
+ *
+ * @example
+ * api.handle(req, { method: req.method, path: req.path, query: queryReader(req.query) });
+ */
+export function queryReader(query: Readonly<Record<string, unknown>>): (name: string) => string | undefined {
+  return (name) => {
+    const value = query[name];
+    if (typeof value === 'string') return value;
+    if (Array.isArray(value) && typeof value[0] === 'string') return value[0];
+    return undefined;
+  };
+}
+
 class BadRequest extends Error {}
 
 const json = (status: number, body: unknown, headers: Record<string, string> = {}): AdminResponse => ({ status, headers, body });

@@ -2,7 +2,7 @@ export { createHttpLimiter, allowListOf, createForwardedWarning, safely, safeUse
 export type { HttpLimiter, HttpLimiterOptions } from './global-limit.js';
 export { createRouteLimit } from './route-limit.js';
 export type { RouteLimit, RouteLimitAlgorithm, RouteLimitOptions, RouteLimitRule } from './route-limit.js';
-export { createAdminApi } from './admin.js';
+export { createAdminApi, queryReader } from './admin.js';
 export type { AdminApi, AdminAuthorization, AdminOptions, AdminRequest, AdminResponse } from './admin.js';
 export { createDenialNotifier, createWebhookSender } from './notify.js';
 export type { DenialAlert, DenialNotifier, FetchLike, NotifyOptions, WebhookOptions } from './notify.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createAdminApi, createLimiter, LimiterError, type AdminAuthorization, type AdminRequest } from '@micboard/limiter-core';
+import { createAdminApi, createLimiter, LimiterError, queryReader, type AdminAuthorization, type AdminRequest } from '@micboard/limiter-core';
 import { brokenStore, req, setup, sync } from './helpers.js';
 
 type Raw = { auth: AdminAuthorization | 'throw' };
@@ -99,5 +99,12 @@ describe('createAdminApi', () => {
       expect(answer.status).toBe(405);
       expect(answer.headers).toEqual({ Allow: allow });
     }
+  });
+});
+
+describe('queryReader', () => {
+  it('reads a string, the first of a repeated parameter, and nothing else', () => {
+    const read = queryReader({ a: 'x', b: ['y', 'z'], c: { nested: 'v' }, d: [1], e: [] });
+    expect(['a', 'b', 'c', 'd', 'e', 'missing'].map(read)).toEqual(['x', 'y', undefined, undefined, undefined, undefined]);
   });
 });
