@@ -168,14 +168,37 @@ export function createHttpLimiter<R>(options: HttpLimiterOptions<R>): HttpLimite
     } else {
       if (onLimited) safely(logger, () => onLimited(raw, event(request, result, latencyClock.now() - startedAt, undefined)));
       if (notifier) notifier(result.key, 'global');
+      if (limiter.adaptive && ignoredRetryAfter(result.key, decision.retryAfter)) record(result.key, 429);
     }
-    // Only an admitted request's response judges the client; our own 429 must not cut its score again.
+    // An admitted request's response judges the client; our own 429 is judged above, once.
     const recordKey = limiter.adaptive && decision.allowed ? result.key : undefined;
     const verdict = verdictOf(decision, { style, now: storeNow(), userType: result.userType }, recordKey);
     if (decision.allowed || !ledgerEnabled()) return verdict;
     // Denied after a route limit mounted earlier admitted this request: give that back, so limits compose in either order.
     const refunded = refundTaken(raw as object);
     return isThenable(refunded) ? refunded.then(() => verdict) : verdict;
+  };
+
+  // The limiter's own 429 counts against a client only when the client asked again before the
+  // Retry-After it had been given: a storm of ignored 429s is bad behaviour, a first 429 (or one
+  // after waiting) is not, and counting every denial would spiral a single burst to the floor.
+  // Per instance and bounded; on a shared store each instance judges what it answered.
+  const deniedUntil = new Map<string, number>();
+  const ignoredRetryAfter = (key: string, retryAfterMs: number): boolean => {
+    const now = store.now ? store.now() : clock.now();
+    const until = deniedUntil.get(key);
+    if (until === undefined && deniedUntil.size >= 10_000) deniedUntil.clear();
+    deniedUntil.set(key, now + retryAfterMs);
+    return until !== undefined && now < until;
+  };
+
+  const record = (key: string, status: number): void => {
+    try {
+      const recorded = limiter.record(key, status);
+      if (isThenable(recorded)) recorded.then(undefined, (error: unknown) => storeError(error, 'could not record a response'));
+    } catch (error) {
+      storeError(error, 'could not record a response');
+    }
   };
 
   const failed = (request: HttpRequest, error: unknown, startedAt: number): HttpVerdict | undefined => {
@@ -214,12 +237,7 @@ export function createHttpLimiter<R>(options: HttpLimiterOptions<R>): HttpLimite
     check: withSkip(skip, logger, decide),
     finish(key, status, response) {
       if (response !== undefined && status >= 400 && wasDenied(response)) return;
-      try {
-        const recorded = limiter.record(key, status);
-        if (isThenable(recorded)) recorded.then(undefined, (error: unknown) => storeError(error, 'could not record a response'));
-      } catch (error) {
-        storeError(error, 'could not record a response');
-      }
+      record(key, status);
     },
   };
 }
