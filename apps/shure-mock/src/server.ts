@@ -185,6 +185,7 @@ export async function createMockServer(options: MockServerOptions = {}): Promise
     next();
   });
 
+  const delayed = new Set<ReturnType<typeof setTimeout>>();
   app.use('/api', (req: Request, res: Response, next: NextFunction) => {
     const entry = res.locals['logEntry'] as RequestLogEntry;
     const action = faults.decide(entry.path);
@@ -203,8 +204,13 @@ export async function createMockServer(options: MockServerOptions = {}): Promise
       next();
     };
     const latency = faults.state().latencyMs;
-    if (latency > 0) setTimeout(act, latency);
-    else act();
+    if (latency <= 0) return act();
+    // Tracked so close() can clear it: a pending delay must not keep the process (or a test) waiting.
+    const timer = setTimeout(() => {
+      delayed.delete(timer);
+      if (!res.destroyed) act();
+    }, latency);
+    delayed.add(timer);
   });
 
   // The real server rejects a JSON content type with no body; so does the mock, to catch clients that send one.
@@ -318,6 +324,8 @@ export async function createMockServer(options: MockServerOptions = {}): Promise
     close() {
       closed ??= new Promise<void>((resolve, reject) => {
         if (ticker) clearInterval(ticker);
+        for (const timer of delayed) clearTimeout(timer);
+        delayed.clear();
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
       });

@@ -138,6 +138,23 @@ describe('shure mock', () => {
     for (let i = 0; i < 200; i++) expect((await get('/api/v1/devices')).status).toBe(200);
   });
 
+  it('close() clears the timers of requests still waiting out an injected latency', async () => {
+    mock = await createMockServer({ apiKey: KEY, tickMs: 0, faults: { latencyMs: 60_000 } });
+    const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timers();
+    const controller = new AbortController();
+    const pending = get('/api/v1/devices', KEY, { signal: controller.signal }).catch(() => undefined);
+    // Wait (boundedly) until the mock has the request and its delay timer is armed.
+    for (let i = 0; i < 200 && mock.requestLog.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(mock.requestLog).toHaveLength(1);
+    expect(timers()).toBeGreaterThan(before);
+    await mock.close();
+    controller.abort();
+    await pending;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(timers()).toBeLessThanOrEqual(before);
+  });
+
   it('serves the request log, clears it, and ticks through the control endpoint', async () => {
     mock = await createMockServer({ apiKey: KEY, tickMs: 0 });
     await get('/api/v1/devices');
