@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { LimiterError, adaptiveConfig } from '@micboard/limiter-core';
+import { LimiterError, adaptiveConfig, slidingWindow, tokenBucket } from '@micboard/limiter-core';
 import { ManualClock } from '@micboard/limiter-core/testing';
 import type { ConsumeRequest, LimitSpec, TokenBucketSpec } from '@micboard/limiter-core';
 import { createModelStore } from '@micboard/test-utils';
@@ -185,6 +185,30 @@ describe('memory store', () => {
       ),
       { numRuns: 1000 },
     );
+  });
+
+  it('snapshots show each client with its own spec, when clients of one limit differ (user types, plans)', () => {
+    const clock = new ManualClock(1_000_000);
+    const store = createMemoryStore({ clock });
+    const anonymous = tokenBucket({ capacity: 50, refillPerSecond: 5, burst: 10 });
+    const authenticated = tokenBucket({ capacity: 200, refillPerSecond: 20, burst: 50 });
+    // The hot path arms on the spec seen last, so alternate and repeat.
+    for (let i = 0; i < 3; i++) {
+      store.consume({ key: 'user:1', spec: authenticated, cost: 1 });
+      store.consume({ key: 'ip:1', spec: anonymous, cost: 1 });
+      store.consume({ key: 'ip:1', spec: anonymous, cost: 1 });
+    }
+    expect(store.get('user:1')?.limits.default).toMatchObject({ limit: 250, remaining: 247 });
+    expect(store.get('ip:1')?.limits.default).toMatchObject({ limit: 60, remaining: 54 });
+    // A client whose type changes is shown with the spec of its last decision.
+    store.consume({ key: 'ip:1', spec: authenticated, cost: 1 });
+    expect(store.get('ip:1')?.limits.default?.limit).toBe(250);
+    const windows = slidingWindow({ limit: 120, window: '60s' });
+    const tight = slidingWindow({ limit: 5, window: '60s' });
+    store.consume({ key: 'a', limitId: 'route', spec: windows, cost: 1 });
+    store.consume({ key: 'b', limitId: 'route', spec: tight, cost: 1 });
+    expect(store.get('a')?.limits.route).toMatchObject({ limit: 120, remaining: 119 });
+    expect(store.get('b')?.limits.route).toMatchObject({ limit: 5, remaining: 4 });
   });
 
   it('get/list/cleanup see every table of a client', () => {

@@ -73,12 +73,69 @@ export interface MemoryStore extends Store {
   size(): number;
 }
 
-/** One table of one limit id: the unscaled spec last used and the adaptive config, for snapshots. */
+/**
+ * One table of one limit id, with what snapshots need: the unscaled spec of each client's last
+ * decision (clients of one limit id may differ: anonymous, authenticated, API plans) as a small
+ * id per slot into a registry of distinct specs, and the adaptive config last used.
+ */
 interface Held<V> {
   readonly table: SlotTable<V>;
+  /** The spec last used; snapshots fall back to it once the registry is full. */
   spec: LimitSpec;
   adaptive: AdaptiveConfig | undefined;
   readonly limitId: string;
+  /** Distinct specs seen, by id. */
+  readonly specs: LimitSpec[];
+  readonly specIds: Map<string, number>;
+  /** slot -> index into `specs` (2 bytes a client). */
+  specOf: Uint16Array;
+}
+
+/** Most distinct specs one table remembers for snapshots (a few profiles and plans in practice). */
+const MAX_SPECS = 0xffff;
+
+// A spec's identity by value, computed once per (validated, cached) spec object.
+const shapeKeys = new WeakMap<LimitSpec, string>();
+function shapeKey(spec: LimitSpec): string {
+  let key = shapeKeys.get(spec);
+  if (key === undefined) {
+    key =
+      spec.algorithm === 'token-bucket' || spec.algorithm === 'gcra'
+        ? `${spec.algorithm}:${spec.capacity}:${spec.burst}:${spec.refillPerSecond}`
+        : spec.algorithm === 'sliding-window'
+          ? `${spec.algorithm}:${spec.precision}:${spec.limit}:${spec.windowMs}`
+          : `${spec.algorithm}:${spec.limit}:${spec.windowMs}`;
+    shapeKeys.set(spec, key);
+  }
+  return key;
+}
+
+/** The registry id of a spec in a table; MAX_SPECS (meaning "use held.spec") once it is full. */
+function specIdOf(held: Held<unknown>, spec: LimitSpec): number {
+  const key = shapeKey(spec);
+  let id = held.specIds.get(key);
+  if (id === undefined) {
+    if (held.specs.length >= MAX_SPECS) return MAX_SPECS;
+    id = held.specs.length;
+    held.specs.push(spec);
+    held.specIds.set(key, id);
+  }
+  return id;
+}
+
+/** Records which spec a slot's state was last decided with. */
+function noteSpec(held: Held<unknown>, slot: number, id: number): void {
+  if (slot >= held.specOf.length) {
+    const grown = new Uint16Array(Math.max(slot + 1, held.specOf.length * 2));
+    grown.set(held.specOf);
+    held.specOf = grown;
+  }
+  held.specOf[slot] = id;
+}
+
+/** The spec a slot's state was last decided with. */
+function specAt(held: Held<unknown>, slot: number): LimitSpec {
+  return held.specs[held.specOf[slot] as number] ?? held.spec;
 }
 
 /** A limit id's tables: the bucket one stores numbers; each window kind stores core's state objects. */
@@ -167,7 +224,15 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   };
 
   const newHeld = <V>(limitId: string, spec: LimitSpec, values: boolean): Held<V> => {
-    const held: Held<V> = { table: new SlotTable<V>(maxKeys, values), spec, adaptive: undefined, limitId };
+    const held: Held<V> = {
+      table: new SlotTable<V>(maxKeys, values),
+      spec,
+      adaptive: undefined,
+      limitId,
+      specs: [],
+      specIds: new Map(),
+      specOf: new Uint16Array(64),
+    };
     tables.push(held as Held<unknown>);
     return held;
   };
@@ -235,6 +300,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     }
     table.data[slot * 2] = out.tat;
     table.touch(slot, now, !decision.allowed);
+    noteSpec(held as Held<unknown>, slot, specIdOf(held as Held<unknown>, spec));
     return decision;
   };
 
@@ -264,6 +330,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     // resetAt is when the window is clear again: from then on the state is the same as none.
     table.data[slot * 2] = decision.resetAt;
     table.touch(slot, now, !decision.allowed);
+    noteSpec(held, slot, specIdOf(held, base));
     return { ...decision, multiplier };
   };
 
@@ -271,6 +338,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   // gcraStep computes them (same expressions, same order).
   let fastSpec: LimitSpec | undefined;
   let fastTable: SlotTable | undefined;
+  let fastHeld: Held<unknown> | undefined;
+  let fastSpecId = 0;
   let bInterval = 0;
   let bSlack = 0;
   let bTau = 0;
@@ -332,7 +401,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       found = true;
       lastSeen = Math.max(lastSeen, held.table.lastSeen(slot));
       const m = held.adaptive ? effectiveMultiplier(adaptiveState, held.adaptive, now) : 1;
-      const spec = m === 1 ? held.spec : scaleSpec(held.spec, m);
+      const base = specAt(held, slot);
+      const spec = m === 1 ? base : scaleSpec(base, m);
       const view = inspect(spec, stateOf(held, slot), now);
       limits[held.limitId] = { limit: view.limit, remaining: view.remaining, resetAt: view.resetAt };
     }
@@ -376,6 +446,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   const consumeSlow = (request: ConsumeRequest): StoreDecision => {
     fastSpec = undefined;
     fastTable = undefined;
+    fastHeld = undefined;
     const spec = checkSpec(request.spec);
     const cost = request.cost;
     // Written to reject NaN too: NaN fails every comparison.
@@ -390,6 +461,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       shapeOf(spec);
       fastSpec = request.spec;
       fastTable = g.bucket.table;
+      fastHeld = g.bucket as Held<unknown>;
+      fastSpecId = specIdOf(fastHeld, spec);
     }
     return decision;
   };
@@ -414,6 +487,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
           const tat = data[i] as number;
           const debt = tat > now ? tat - now : 0;
           const ahead = debt + cost * bInterval;
+          (fastHeld as Held<unknown>).specOf[slot] = fastSpecId;
           if (ahead <= bTauSlack) {
             data[i] = (tat > now ? tat : now) + cost * bInterval;
             data[i + 1] = now;
@@ -462,6 +536,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       if (!result.reservation.granted) return result.reservation;
       if (slot === undefined) slot = table.insert(key, now);
       table.data[slot * 2] = result.state as number;
+      noteSpec(held as Held<unknown>, slot, specIdOf(held as Held<unknown>, spec));
       // A call that must wait is "limited": evicting its key would let the next call go at once,
       // alongside the ones still waiting for their slots.
       table.touch(slot, now, result.reservation.delayMs > 0);
