@@ -304,6 +304,22 @@ export function testAdapter(harness: AdapterHarness, stores: StoreFactory): void
         expect(Number(penalised.headers['x-ratelimit-limit'])).toBeLessThan(30);
       });
 
+      it('an aborted response still feeds the score once its status was sent', async () => {
+        const app = await open({
+          global: {},
+          routes: [{ method: 'GET', path: '/api/slow-missing', status: 404, unfinished: true }],
+        });
+        const failures = async (): Promise<number> => (await app.store.get('ip:127.0.0.1'))?.adaptive?.failures ?? 0;
+        for (let i = 1; i <= 3; i++) {
+          // The client reads the status line and hangs up before the body ends.
+          const status = await sendRaw(app.url, Buffer.from('GET /api/slow-missing HTTP/1.1\r\nHost: x\r\n\r\n'));
+          expect(status).toBe(404);
+          // The server sees the close asynchronously: wait for it, boundedly (no clock involved).
+          for (let spins = 0; spins < 200 && (await failures()) < i; spins++) await new Promise((resolve) => setTimeout(resolve, 5));
+          expect(await failures()).toBe(i);
+        }
+      });
+
       it('the draft headers and both styles', async () => {
         const draft = await open({ global: { adaptive: false, headers: 'draft' }, routes: [{ method: 'GET', path: '/x' }] });
         const d = await draft.get('/x');
