@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LimiterError, adaptiveConfig, slidingWindow, tokenBucket } from '@micboard/limiter-core';
 import { ManualClock } from '@micboard/limiter-core/testing';
-import type { ConsumeRequest, LimitSpec, TokenBucketSpec } from '@micboard/limiter-core';
+import type { AdaptiveConfig, ConsumeRequest, LimitSpec, TokenBucketSpec } from '@micboard/limiter-core';
 import { createModelStore } from '@micboard/test-utils';
 import { createMemoryStore } from '@micboard/limiter-store';
 import { SWEEP_GRACE_MS } from '../src/memory/slot-table.js';
@@ -140,8 +140,14 @@ describe('memory store', () => {
     );
   });
 
-  it('property: the hot path (default limit, no adaptive) and the general path agree with core', () => {
-    const adaptive = adaptiveConfig({ failureFactor: 0.5, idleHalfLifeMs: 1000 });
+  it('property: the hot path (default limit, with or without adaptive) and the general path agree with core', () => {
+    // Two configs, so a request whose config is not the one the hot path was armed with is
+    // covered too; successes push multipliers above 1, failures below, idle time drifts back,
+    // and the second config's long-term bonus applies after a few scored responses.
+    const adaptives = [
+      adaptiveConfig({ failureFactor: 0.5, idleHalfLifeMs: 1000 }),
+      adaptiveConfig({ failureFactor: 0.8, successStep: 0.5, max: 3, idleHalfLifeMs: 400, longTermMinRequests: 2, longTermAfterMs: 500 }),
+    ];
     const specs: LimitSpec[] = [
       { algorithm: 'token-bucket', capacity: 3, refillPerSecond: 2, burst: 1 },
       { algorithm: 'gcra', capacity: 2, refillPerSecond: 0.5, burst: 0 },
@@ -152,14 +158,15 @@ describe('memory store', () => {
         fc.array(
           fc.record({
             key: fc.nat(2),
-            spec: fc.nat(specs.length - 1),
-            adaptive: fc.nat(3).map((n) => n === 0),
-            limitId: fc.constantFrom(undefined, undefined, undefined, 'other'),
-            record: fc.nat(5).map((n) => n === 0),
-            cost: fc.constantFrom(1, 1, 2, 0.5),
+            // Mostly the first spec and the first config, so the hot path arms and stays armed.
+            spec: fc.constantFrom(0, 0, 0, 0, 1, 2),
+            adaptive: fc.constantFrom(0, 0, 0, 1, undefined),
+            limitId: fc.constantFrom(undefined, undefined, undefined, undefined, 'other'),
+            record: fc.constantFrom(undefined, undefined, undefined, undefined, 'failure', 'success', 'neutral'),
+            cost: fc.constantFrom(1, 1, 2, 0.5, 7),
             dt: fc.constantFrom(0, 0, 1, 100, 700),
           }),
-          { minLength: 1, maxLength: 60 },
+          { minLength: 1, maxLength: 80 },
         ),
         (ops) => {
           const clock = new ManualClock(1_700_000_000_000);
@@ -168,8 +175,10 @@ describe('memory store', () => {
           for (const op of ops) {
             clock.advance(op.dt);
             const key = `k${op.key}`;
-            if (op.record) {
-              expect(store.record(key, 'failure', adaptive)).toBe(model.record(key, 'failure', adaptive));
+            const adaptive = op.adaptive === undefined ? undefined : adaptives[op.adaptive];
+            if (op.record !== undefined) {
+              const config = adaptive ?? (adaptives[0] as AdaptiveConfig);
+              expect(store.record(key, op.record, config)).toBe(model.record(key, op.record, config));
               continue;
             }
             const request: ConsumeRequest = {
@@ -177,7 +186,7 @@ describe('memory store', () => {
               spec: specs[op.spec] as LimitSpec,
               cost: op.cost,
               ...(op.limitId === undefined ? {} : { limitId: op.limitId }),
-              ...(op.adaptive ? { adaptive } : {}),
+              ...(adaptive === undefined ? {} : { adaptive }),
             };
             expect(store.consume(request)).toEqual(model.consume(request));
           }

@@ -340,6 +340,13 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   let fastTable: SlotTable | undefined;
   let fastHeld: Held<unknown> | undefined;
   let fastSpecId = 0;
+  // The adaptive config the hot path was armed with (undefined: none). A request must carry this
+  // very object: its multiplier is then read from the scores table without re-checking anything.
+  let fastAdaptive: AdaptiveConfig | undefined;
+  // The validated spec's numbers, for the scaled math of a client with a multiplier other than 1.
+  let fCapacity = 0;
+  let fBurst = 0;
+  let fRefill = 0;
   let bInterval = 0;
   let bSlack = 0;
   let bTau = 0;
@@ -347,6 +354,9 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   let bSizeEps = 0;
   let bLimit = 0;
   const shapeOf = (spec: RateSpec): void => {
+    fCapacity = spec.capacity;
+    fBurst = spec.burst;
+    fRefill = spec.refillPerSecond;
     const size = spec.capacity + spec.burst;
     bInterval = 1000 / spec.refillPerSecond;
     bSlack = EPSILON * bInterval + TIME_EPSILON;
@@ -457,13 +467,33 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     const multiplier = request.adaptive === undefined ? 1 : multiplierOf(request.key, request.adaptive, now);
     if (!bucketOf(spec)) return consumeWindow(g, limitId, request, spec, now, multiplier);
     const decision = consumeBucket(g, limitId, request, spec, now, multiplier);
-    if (request.limitId === undefined && request.adaptive === undefined && g.bucket !== undefined) {
+    if (request.limitId === undefined && g.bucket !== undefined) {
       shapeOf(spec);
+      fastAdaptive = request.adaptive;
       fastSpec = request.spec;
       fastTable = g.bucket.table;
       fastHeld = g.bucket as Held<unknown>;
       fastSpecId = specIdOf(fastHeld, spec);
     }
+    return decision;
+  };
+
+  /**
+   * The hot path's multiplier of a client: 1 without a score (no lookup beyond the index), else
+   * core's effectiveMultiplier, exactly as consumeSlow's multiplierOf computes it.
+   */
+  const fastMultiplier = (adaptive: AdaptiveConfig, key: string, now: number): number => {
+    lastAdaptive = adaptive;
+    const s = scores.index.get(key);
+    return s === undefined ? 1 : effectiveMultiplier(scores.values?.[s], adaptive, now);
+  };
+
+  /** The hot path for a client whose multiplier is not 1: consumeBucket's scaled math on its slot. */
+  const consumeScaled = (table: SlotTable, slot: number, cost: number, now: number, m: number): StoreDecision => {
+    const decision = bucketStep(fCapacity * m, fBurst * m, fRefill * m, table.data[slot * 2] as number, cost, now, m, out);
+    table.data[slot * 2] = out.tat;
+    table.touch(slot, now, !decision.allowed);
+    (fastHeld as Held<unknown>).specOf[slot] = fastSpecId;
     return decision;
   };
 
@@ -473,15 +503,21 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     size: () => allTables().reduce((n, t) => n + t.size, 0),
 
     consume(request: ConsumeRequest): StoreDecision {
-      // The hot path: the default limit's token bucket, for the spec object seen last, for a
-      // client with state. Kept small so the engine can inline it into the caller, where the
-      // request and decision objects need not be allocated at all. Same math as gcraStep.
+      // The hot path: the default limit's token bucket, for the spec object and adaptive config
+      // seen last, for a client with state. Kept small so the engine can inline it into the
+      // caller, where the request and decision objects need not be allocated at all. Same math
+      // as gcraStep. The engine sends its adaptive config on every request, so a client without
+      // a score (multiplier exactly 1) must stay on the unscaled math here.
       const table = fastTable;
-      if (request.spec === fastSpec && table !== undefined && request.limitId === undefined && request.adaptive === undefined) {
+      if (request.spec === fastSpec && table !== undefined && request.limitId === undefined && request.adaptive === fastAdaptive) {
         const cost = request.cost;
         const slot = table.index.get(request.key);
         if (slot !== undefined && cost >= 0 && cost <= bSizeEps) {
           const now = clock.now();
+          if (fastAdaptive !== undefined) {
+            const m = fastMultiplier(fastAdaptive, request.key, now);
+            if (m !== 1) return consumeScaled(table, slot, cost, now, m);
+          }
           const data = table.data;
           const i = slot * 2;
           const tat = data[i] as number;
@@ -644,6 +680,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       groups.clear();
       fastSpec = undefined;
       fastTable = undefined;
+      fastHeld = undefined;
+      fastAdaptive = undefined;
       lastLimitId = undefined;
       lastGroup = undefined;
       tables.length = 0;
