@@ -43,13 +43,13 @@ describe('redis store scripts', () => {
   it('pins each script by its SHA1 (a changed script is a deliberate, reviewed change)', () => {
     expect(Object.fromEntries(Object.entries(SCRIPTS).map(([name, s]) => [name, s.sha]))).toMatchInlineSnapshot(`
       {
-        "approximateWindow": "9663da1c0b0a4a28450ea7c2650cb6ef8cdc85a4",
-        "bucket": "c1bb296c957f17e220d49671098703f54945aeb4",
+        "approximateWindow": "abdced986656834cc5f7b95c318a0e70c494d87d",
+        "bucket": "76b0a32c806ac2b9b56a08e9ef7f5444d60fb7a5",
         "configGet": "61fded42bd4c4d6265be38642a86db802a68396d",
         "configSet": "94b9a075442b7dddfb1b2097e1473a259a76cf27",
-        "delete": "bfd49c77ec7ef8af895646f7709524777c1a9a45",
-        "exactWindow": "e1fadc26a20abc35d65719ac8a5bcca0ee90d100",
-        "fixedWindow": "4f995f62606fa338e30782fb4e55bd4987143b3a",
+        "delete": "622632bb72cda7e4e9c23ad725a9a3eb69de6a2c",
+        "exactWindow": "d991dcac333d45db5e6c5bfbe7c6629e30332ead",
+        "fixedWindow": "fbd3e0717267bc3900d41eebc96ce88912354433",
         "read": "feedf0644d1e4ab4de251ce73019cbddacad21c6",
         "record": "fe8ee6dc812511297ddb3dcf7babbb603c6cce70",
         "snapshot": "a54d975b122a5dcc0a6bec3de2344e0785a8dd99",
@@ -80,6 +80,45 @@ describe('redis store scripts', () => {
     expect(evalSpy).toHaveBeenCalledTimes(1);
     evalsha.mockRestore();
     evalSpy.mockRestore();
+  });
+
+  it('a decision on a known bucket limit runs TIME, GET and SET only; the index is written when the limit is new or its spec changes', async () => {
+    // Its own server: INFO commandstats counts every client's commands.
+    const server = await startRedisServer();
+    const client = await connectRedis(server);
+    onTestFinished(async () => {
+      client.disconnect();
+      await server.destroy();
+    });
+    const counted = ['evalsha', 'time', 'get', 'set', 'hset', 'pttl', 'pexpire'];
+    const commands = async (): Promise<Record<string, number>> => {
+      const out: Record<string, number> = Object.fromEntries(counted.map((c) => [c, 0]));
+      for (const m of (await client.info('commandstats')).matchAll(/cmdstat_(\w+):calls=(\d+)/g)) {
+        if (counted.includes(m[1] as string)) out[m[1] as string] = Number(m[2]);
+      }
+      return out;
+    };
+    const store = createRedisStore({ client, prefix: prefix(), onStoreError: 'throw' });
+    const spec: LimitSpec = { algorithm: 'token-bucket', capacity: 5, refillPerSecond: 0.001, burst: 0 };
+    await client.config('RESETSTAT');
+    expect((await store.consume({ key: 'a', spec, cost: 1 })).remaining).toBe(4);
+    expect(await commands()).toEqual({ evalsha: 1, time: 1, get: 1, set: 1, hset: 1, pttl: 1, pexpire: 1 });
+    await client.config('RESETSTAT');
+    for (let i = 0; i < 4; i++) expect((await store.consume({ key: 'a', spec, cost: 1 })).allowed).toBe(true);
+    // A denial too: it still records the client's activity, in the state, keeping its TTL.
+    expect((await store.consume({ key: 'a', spec, cost: 1 })).allowed).toBe(false);
+    expect(await commands()).toEqual({ evalsha: 5, time: 5, get: 5, set: 5, hset: 0, pttl: 0, pexpire: 0 });
+    // A changed spec under the same limit id: the index is rewritten so admin reads show it.
+    const wider: LimitSpec = { ...spec, capacity: 8 };
+    await client.config('RESETSTAT');
+    expect((await store.consume({ key: 'a', spec: wider, cost: 1 })).allowed).toBe(true);
+    expect((await commands())['hset']).toBe(1);
+    expect((await store.get('a'))?.limits['default']).toMatchObject({ limit: 8, remaining: 2 });
+    const ttls = await Promise.all((await client.keys('*')).map(async (k) => [k, await client.pttl(k)] as const));
+    const index = ttls.find(([k]) => k.endsWith(':index'));
+    const state = ttls.find(([k]) => k.endsWith(':default'));
+    expect(state?.[1]).toBeGreaterThan(0);
+    expect(index?.[1]).toBeGreaterThanOrEqual(state?.[1] ?? Infinity);
   });
 
   it('gives every key a TTL and puts all of a client’s keys in one hash tag', async () => {

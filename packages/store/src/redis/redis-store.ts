@@ -121,18 +121,16 @@ function scriptOf(spec: LimitSpec): LuaScript {
   }
 }
 
-/** The algorithm's parameters, ARGV 14.. of the consume scripts. */
+/** The algorithm's parameters, ARGV 7.. of the consume scripts. */
 function paramsOf(spec: LimitSpec): RedisArg[] {
   return spec.algorithm === 'token-bucket' || spec.algorithm === 'gcra'
     ? [spec.capacity, spec.burst, spec.refillPerSecond]
     : [spec.limit, spec.windowMs];
 }
 
-/** ARGV 6..12 of the consume scripts. */
-function adaptiveArgs(adaptive: AdaptiveConfig | undefined): RedisArg[] {
-  if (adaptive === undefined) return ['0', '', '', '', '', '', ''];
+/** The adaptive slots after the parameters: sent only for an adaptive request. */
+function adaptiveArgs(adaptive: AdaptiveConfig): RedisArg[] {
   return [
-    '1',
     adaptive.min,
     adaptive.max,
     adaptive.idleHalfLifeMs,
@@ -140,6 +138,27 @@ function adaptiveArgs(adaptive: AdaptiveConfig | undefined): RedisArg[] {
     adaptive.longTermMinRequests,
     adaptive.longTermBonus,
   ];
+}
+
+/**
+ * A short tag of an index value (32-bit FNV-1a, base 36): the bucket script stores it in the
+ * state to know, without reading the index, whether the index still holds this spec. A
+ * collision would only leave an admin read showing the older spec, never change a decision.
+ */
+function tagOf(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0).toString(36);
+}
+
+/** What a consume script gets about a spec: index value, its tag and the parameters. */
+interface SpecArgs {
+  readonly text: string;
+  readonly tag: string;
+  readonly params: readonly RedisArg[];
 }
 
 /** The whole units a limit holds, for answers made up during an outage. */
@@ -151,6 +170,14 @@ function nominalLimit(spec: LimitSpec): number {
 
 function num(value: unknown): number {
   return typeof value === 'number' ? value : Number(value);
+}
+
+/** The last-seen time a raw bucket state (from the READ script) carries, or -Infinity. */
+function seenFrom(raw: unknown): number {
+  if (!Array.isArray(raw) || raw[0] !== 'string') return -Infinity;
+  const part = String(raw[1]).split('|')[1];
+  const seen = part === undefined ? NaN : Number(part);
+  return Number.isFinite(seen) ? seen : -Infinity;
 }
 
 /** Turns HGETALL's flat [field, value, ...] into a record. */
@@ -165,7 +192,8 @@ function fields(flat: unknown): Record<string, string> {
 function stateFrom(spec: LimitSpec, raw: unknown): unknown {
   if (!Array.isArray(raw)) return undefined;
   const [type, value] = raw as [string, unknown];
-  if (type === 'string') return Number(value);
+  // A bucket state is 'tat|seen|indexExpiry|specTag' (or a bare TAT from an older store).
+  if (type === 'string') return Number(String(value).split('|', 1)[0]);
   if (type === 'hash') {
     const h = fields(value);
     if (spec.algorithm === 'fixed-window') return { windowStart: Number(h['w']), count: Number(h['c']) };
@@ -250,7 +278,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   // Redis time minus local time, from the last decision: now() without a round trip.
   let offset = 0;
   let configCache: SharedConfig | undefined;
-  const serialized = new WeakMap<object, string>();
+  const serialized = new WeakMap<object, readonly [SpecArgs, SpecArgs]>();
 
   warnRiskyOptions(client, logger);
 
@@ -284,14 +312,21 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     return result;
   };
 
-  const specText = (spec: LimitSpec, adaptive: boolean): string => {
+  const specArgs = (spec: LimitSpec, adaptive: boolean): SpecArgs => {
     // Cached per spec object: the same few specs are sent on every request.
-    let text = serialized.get(spec);
-    if (text === undefined) {
-      text = JSON.stringify(spec);
-      serialized.set(spec, text);
+    let held = serialized.get(spec);
+    if (held === undefined) {
+      const json = JSON.stringify(spec);
+      const params = paramsOf(spec);
+      const plain = `{"spec":${json}}`;
+      const scaled = `{"adaptive":true,"spec":${json}}`;
+      held = [
+        { text: plain, tag: tagOf(plain), params },
+        { text: scaled, tag: tagOf(scaled), params },
+      ];
+      serialized.set(spec, held);
     }
-    return adaptive ? `{"adaptive":true,"spec":${text}}` : `{"spec":${text}}`;
+    return held[adaptive ? 1 : 0];
   };
 
   const validated = new WeakMap<object, LimitSpec>();
@@ -330,16 +365,14 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     }
   };
 
-  const scriptArgs = (op: string, request: ConsumeRequest, spec: LimitSpec, limitId: string, extra: RedisArg): RedisArg[] => [
-    timeArg(),
-    op,
-    request.cost,
-    `l:${limitId}`,
-    specText(spec, request.adaptive !== undefined),
-    ...adaptiveArgs(request.adaptive),
-    extra,
-    ...paramsOf(spec),
-  ];
+  /** ARGV of a consume script: see the head of scripts.ts. `extra` is reserve's maxWaitMs. */
+  const scriptArgs = (op: string, request: ConsumeRequest, spec: LimitSpec, limitId: string, extra?: RedisArg): RedisArg[] => {
+    const s = specArgs(spec, request.adaptive !== undefined);
+    const args: RedisArg[] = [timeArg(), op, request.cost, `l:${limitId}`, s.text, s.tag, ...s.params];
+    if (extra !== undefined) args.push(extra);
+    else if (request.adaptive !== undefined) args.push(...adaptiveArgs(request.adaptive));
+    return args;
+  };
 
   const keysOf = (key: string, limitId: string): string[] => {
     const tag = layout.tag(key);
@@ -397,6 +430,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     }
     const multiplier = adaptiveConfig ? effectiveMultiplier(adaptiveState, adaptiveConfig, now) : 1;
     const limits: Record<string, { limit: number; remaining: number; resetAt: number }> = {};
+    // The index's _seen (scores, windows) and each bucket state's own: the latest is the client's.
+    let seen = index['_seen'] === undefined ? -Infinity : Number(index['_seen']);
     if (limitFields.length > 0) {
       const raws = (await call(
         'get',
@@ -411,13 +446,13 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
         } catch {
           return;
         }
+        seen = Math.max(seen, seenFrom(raws[i]));
         const state = stateFrom(held.spec, raws[i]);
         const spec = held.adaptive ? scaleSpec(held.spec, multiplier) : held.spec;
         const view = inspect(spec, state, now);
         limits[f.slice(2)] = { limit: view.limit, remaining: view.remaining, resetAt: view.resetAt };
       });
     }
-    const seen = Number(index['_seen']);
     return { key, multiplier, adaptive: adaptiveState, limits, lastSeen: Number.isFinite(seen) ? seen : now };
   };
 
@@ -479,7 +514,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       return guarded(
         'consume',
         async () => {
-          const reply = await call('consume', scriptOf(spec), keysOf(request.key, limitId), scriptArgs('consume', request, spec, limitId, ''));
+          const reply = await call('consume', scriptOf(spec), keysOf(request.key, limitId), scriptArgs('consume', request, spec, limitId));
           const decision = decode(reply);
           blocked?.remember(request.key, limitId, request.cost, decision, localNow());
           return decision;
@@ -495,7 +530,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       return guarded(
         'refund',
         async () => {
-          await call('refund', scriptOf(spec), keysOf(request.key, limitId), scriptArgs('refund', request, spec, limitId, ''));
+          await call('refund', scriptOf(spec), keysOf(request.key, limitId), scriptArgs('refund', request, spec, limitId));
         },
         async (error) => {
           if (mode === 'fallback') return fallbackStore().refund({ ...request, spec });

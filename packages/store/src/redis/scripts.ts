@@ -28,35 +28,46 @@ const PAD = `local pad = 0
 if ARGV[1] ~= '' then pad = 3600000 end`;
 
 /**
- * Shared head of the consume scripts.
+ * Shared head of the consume scripts, for an algorithm with `params` parameters.
  *
  * KEYS: 1 limit state, 2 adaptive score, 3 client index.
  * ARGV: 1 now in ms ('' = Redis TIME), 2 op ('consume' | 'refund' | 'reserve'), 3 cost,
- * 4 index field ('l:' .. limitId), 5 index value (the spec, for admin reads), 6 adaptive ('1'/'0'),
- * 7..12 adaptive min, max, idleHalfLifeMs, longTermAfterMs, longTermMinRequests, longTermBonus,
- * 13 maxWaitMs (reserve), 14.. the algorithm's parameters.
+ * 4 index field ('l:' .. limitId), 5 index value (the spec, for admin reads), 6 the spec's tag
+ * (a short hash of 5, so the bucket knows when the index holds another spec), 7.. the
+ * algorithm's parameters; after them either maxWaitMs (reserve) or, only when the request is
+ * adaptive, min, max, idleHalfLifeMs, longTermAfterMs, longTermMinRequests, longTermBonus.
+ * Sending the adaptive slots only when they are used keeps a plain decision's request short.
  *
  * With time passed in (tests), TTLs, which Redis counts on its own clock, are padded by an hour
  * so injected time cannot outrun them.
+ *
+ * Replies carry integers as Redis integers (exact up to 2^53, and cheaper than formatting) and
+ * anything else (fractions, -0, huge values) as a `%.17g` string; the caller reads both.
  */
-const HEAD = `
+const head = (params: number): string => {
+  const a = 7 + params;
+  return `
 local EPS = 1e-9
 ${NOW}
 ${PAD}
 local op = ARGV[2]
 local cost = tonumber(ARGV[3])
 local function f(x) return string.format('%.17g', x) end
+local function n(x)
+  if x == math.floor(x) and x > -9007199254740992 and x < 9007199254740992 and not (x == 0 and 1 / x < 0) then return x end
+  return f(x)
+end
 local mult = 1
-if ARGV[6] == '1' then
+if op ~= 'reserve' and ARGV[${a + 5}] then
   local st = redis.call('HMGET', KEYS[2], 'm', 'f', 'l', 's', 'x')
   if st[1] then
     local m = tonumber(st[1])
     local last = tonumber(st[3])
-    if now > last then m = 1 + (m - 1) * 2 ^ (-(now - last) / tonumber(ARGV[9])) end
-    if tonumber(st[4]) + tonumber(st[5]) >= tonumber(ARGV[11]) and now - tonumber(st[2]) >= tonumber(ARGV[10]) then
-      m = m * tonumber(ARGV[12])
+    if now > last then m = 1 + (m - 1) * 2 ^ (-(now - last) / tonumber(ARGV[${a + 2}])) end
+    if tonumber(st[4]) + tonumber(st[5]) >= tonumber(ARGV[${a + 4}]) and now - tonumber(st[2]) >= tonumber(ARGV[${a + 3}]) then
+      m = m * tonumber(ARGV[${a + 5}])
     end
-    mult = math.min(tonumber(ARGV[8]), math.max(tonumber(ARGV[7]), m))
+    mult = math.min(tonumber(ARGV[${a + 1}]), math.max(tonumber(ARGV[${a}]), m))
   end
 end
 local function whole(units, limit)
@@ -82,18 +93,30 @@ local function foreign(reply, drop)
   return false
 end
 local function decision(allowed, limit, remaining, resetAt, retryAfter, exceeds)
-  return { allowed, f(limit), f(remaining), f(resetAt), f(retryAfter), exceeds, f(mult), f(now) }
+  return { allowed, n(limit), n(remaining), n(resetAt), n(retryAfter), exceeds, n(mult), n(now) }
 end
 `;
+};
 
 /**
  * Token bucket and GCRA: one number of state (the TAT), as core's `gcraStep`, `gcraRefund` and
  * `gcraReserve`: comparisons on the debt (`tat - now`, exact) with the slack
  * `EPSILON * T + TIME_EPSILON`.
+ *
+ * The state string is 'tat|seen|indexExpiry|specTag': besides the TAT it carries what the
+ * client's index would otherwise have to be written for on every decision. `seen` is the
+ * client's last activity on this limit (admin reads and cleanup take the latest over the index
+ * and the states). `indexExpiry` is a time (script clock) before which the index is known to
+ * live: nothing but DEL ever shortens an index TTL, so while the state expires before it the
+ * index needs no PTTL/PEXPIRE. `specTag` says which spec the index holds for this limit id. So a
+ * decision on a known limit runs TIME, GET and SET only; the index is written when the limit is
+ * new, its spec changed, or the state would outlive the index (then it is extended with room to
+ * spare, so a steadily used limit extends it rarely). A bare number (an older store's state)
+ * counts as all three unknown.
  */
-const BUCKET = `${HEAD}
+const BUCKET = `${head(3)}
 local TIME_EPS = 1e-3
-local capacity, burst, rate = tonumber(ARGV[14]), tonumber(ARGV[15]), tonumber(ARGV[16])
+local capacity, burst, rate = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
 if mult ~= 1 then
   capacity = capacity * mult
   burst = burst * mult
@@ -106,7 +129,16 @@ local slack = EPS * interval + TIME_EPS
 local raw = redis.pcall('GET', KEYS[1])
 if foreign(raw, false) then raw = false end
 local tat = now
-if raw then tat = tonumber(raw) end
+local seen, stored, known, tag = now, -1, -1, ''
+if raw then
+  local t, s, e, g = string.match(raw, '^([^|]*)|([^|]*)|([^|]*)|(.*)$')
+  if t then
+    tat, stored, known, tag = tonumber(t), tonumber(s), tonumber(e), g
+    if stored > now then seen = stored end
+  else
+    tat = tonumber(raw)
+  end
+end
 local debt = 0
 if tat > now then debt = tat - now end
 local base = now
@@ -121,36 +153,60 @@ local function remainingOf(ms, limit)
   if w > limit then return limit end
   return w
 end
+-- Writes the state with a TTL of ttl ms (nil: keep the TTL it has), updating the index only when
+-- it does not already cover this limit, its spec and its lifetime.
+local function save(x, ttl, lastSeen)
+  if tag ~= ARGV[6] then
+    redis.call('HSET', KEYS[3], ARGV[4], ARGV[5])
+    tag = ARGV[6]
+    if not ttl then
+      ttl = redis.call('PTTL', KEYS[1])
+      if ttl < 1 then ttl = 1 end
+    end
+  end
+  if ttl and now + ttl > known then
+    -- Room to spare: a state in use lives at most about tau past now, so a margin of tau (capped
+    -- at ~31 years, which Redis can still add to its clock) makes a steadily used limit extend
+    -- the index rarely; an idle index outlives its states by at most that margin.
+    local keep = ttl + math.max(ttl, math.min(tau, 1e12), 60000)
+    if redis.call('PTTL', KEYS[3]) < keep then redis.call('PEXPIRE', KEYS[3], keep) end
+    known = now + keep
+  end
+  local value = f(x) .. '|' .. f(lastSeen) .. '|' .. f(known) .. '|' .. tag
+  if ttl then
+    redis.call('SET', KEYS[1], value, 'PX', ttl)
+  else
+    redis.call('SET', KEYS[1], value, 'KEEPTTL')
+  end
+end
 
 if op == 'refund' then
   if raw and tat > now then
     local lowered = tat - (cost * 1000) / rate
     if not (lowered > now) then lowered = now end
-    redis.call('SET', KEYS[1], f(lowered), 'PX', math.max(1, math.ceil(lowered - now)) + pad)
+    -- Not activity: the state keeps its last-seen time.
+    save(lowered, math.max(1, math.ceil(lowered - now)) + pad, stored)
   end
   return { f(now) }
 end
 
 if op == 'reserve' then
   local delay = waitMs(debt + cost * interval - tau - slack)
-  if delay <= tonumber(ARGV[13]) then
+  if delay <= tonumber(ARGV[10]) then
     local newTat = base + cost * interval
-    local ttl = math.max(1, math.ceil(newTat - now)) + pad
-    redis.call('SET', KEYS[1], f(newTat), 'PX', ttl)
-    indexed(ttl)
-    return { 1, f(delay), f(now) }
+    save(newTat, math.max(1, math.ceil(newTat - now)) + pad, seen)
+    return { 1, n(delay), n(now) }
   end
-  return { 0, f(delay), f(now) }
+  return { 0, n(delay), n(now) }
 end
 
 local limit = math.floor(size + EPS)
 if cost > size + EPS then
   if raw then
-    indexed(redis.call('PTTL', KEYS[1]))
+    save(tat, nil, seen)
   else
     -- Core's state after this denial is tat = now (a full bucket); kept for a clock stepping back.
-    redis.call('SET', KEYS[1], f(tat), 'PX', 1 + pad)
-    indexed(1 + pad)
+    save(tat, 1 + pad, seen)
   end
   local wait = waitMs(debt - slack)
   return decision(0, limit, remainingOf(tau - debt + slack, limit), now + wait, math.max(1, wait), 1)
@@ -158,23 +214,21 @@ end
 local ahead = debt + cost * interval
 if ahead <= tau + slack then
   local newTat = base + cost * interval
-  local ttl = math.max(1, math.ceil(newTat - now)) + pad
-  redis.call('SET', KEYS[1], f(newTat), 'PX', ttl)
-  indexed(ttl)
+  save(newTat, math.max(1, math.ceil(newTat - now)) + pad, seen)
   return decision(1, limit, remainingOf(tau - ahead + slack, limit), now + waitMs(ahead - slack), 0, 0)
 end
-if raw then indexed(redis.call('PTTL', KEYS[1])) end
+if raw then save(tat, nil, seen) end
 return decision(0, limit, remainingOf(tau - debt + slack, limit), now + waitMs(debt - slack), math.max(1, math.ceil(ahead - tau - slack)), 0)
 `;
 
 /** Scales a window limit as core's `scaleSpec`: `max(1, floor(limit * m + 1e-9))`. */
 const WINDOW_LIMIT = `
-local limit, window = tonumber(ARGV[14]), tonumber(ARGV[15])
+local limit, window = tonumber(ARGV[7]), tonumber(ARGV[8])
 if mult ~= 1 then limit = math.max(1, math.floor(limit * mult + 1e-9)) end
 `;
 
 /** Fixed window, as core's `fixedWindowStep`: a hash { w = windowStart, c = count }. */
-const FIXED = `${HEAD}${WINDOW_LIMIT}
+const FIXED = `${head(2)}${WINDOW_LIMIT}
 local start = math.floor(now / window) * window
 local st = redis.pcall('HMGET', KEYS[1], 'w', 'c', 'p')
 if foreign(st, type(st) == 'table' and st[3] ~= nil and st[3] ~= false) then st = { false, false } end
@@ -218,7 +272,7 @@ return decision(0, limit, whole(limit - count, limit), resetAt, resetAt - now, e
  * Approximate sliding window, as core's `approximateWindowStep`: a hash
  * { w = windowStart, p = previous, c = current }.
  */
-const APPROXIMATE = `${HEAD}${WINDOW_LIMIT}
+const APPROXIMATE = `${head(2)}${WINDOW_LIMIT}
 local start = math.floor(now / window) * window
 local st = redis.pcall('HMGET', KEYS[1], 'w', 'p', 'c')
 if foreign(st, type(st) == 'table' and st[1] and not st[2]) then st = { false, false, false } end
@@ -293,7 +347,7 @@ return decision(0, limit, whole(limit - estimate, limit), resetAt, retryAfter, e
  * Exact sliding window, as core's `exactWindowStep`: a sorted set with one member per distinct
  * time, scored by the time, the member being '<time>|<units admitted at that time>'.
  */
-const EXACT = `${HEAD}${WINDOW_LIMIT}
+const EXACT = `${head(2)}${WINDOW_LIMIT}
 local newestEntry = redis.pcall('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 if foreign(newestEntry, false) then newestEntry = {} end
 if op == 'refund' and not newestEntry[1] then return { f(now) } end
@@ -445,7 +499,7 @@ return out
 /**
  * Deletes a client: KEYS[1] its index, then every other key of it. ARGV: 1 now ('' = TIME),
  * 2 inactiveMs ('' = unconditionally). With inactiveMs, deletes only if the client's last
- * activity is at least that old (re-checked here, atomically, so a client that just came back
+ * activity (the index's `_seen` and every bucket state's own) is at least that old (re-checked here, atomically, so a client that just came back
  * is kept). Returns the number of keys deleted.
  */
 const DELETE = `
@@ -457,8 +511,18 @@ if ARGV[2] ~= '' then
     local t = redis.call('TIME')
     now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
   end
+  local cutoff = now - tonumber(ARGV[2])
   local seen = redis.call('HGET', KEYS[1], '_seen')
-  if seen and tonumber(seen) > now - tonumber(ARGV[2]) then return 0 end
+  if seen and tonumber(seen) > cutoff then return 0 end
+  -- Bucket states carry their own last-seen time ('tat|seen|...'): the index is not written on
+  -- every decision.
+  for i = 3, #KEYS do
+    local v = redis.pcall('GET', KEYS[i])
+    if type(v) == 'string' then
+      local s = string.match(v, '^[^|]*|([^|]*)|')
+      if s and tonumber(s) > cutoff then return 0 end
+    end
+  end
 end
 return redis.call('DEL', unpack(KEYS))
 `;
