@@ -11,6 +11,7 @@ import {
   outcomeOf,
   validateProfile,
   type ClassifierOptions,
+  type ClassifyInput,
   type EndpointCostRule,
   type EndpointCosts,
   type Profile,
@@ -157,16 +158,24 @@ export function createLimiter(options: LimiterOptions): Limiter {
     }
   }
 
-  // Specs are derived from profiles; caching them keeps the hot path free of allocations.
+  // Specs are derived from profiles; caching them keeps the hot path free of allocations. The
+  // one-entry cache in front saves the WeakMap lookup for the profile used last (most traffic
+  // is one user type), and it hands the store the same spec object, which its hot path keys on.
   const specCache = new WeakMap<Profile, TokenBucketSpec>();
-  const specFor = ({ profile }: Pick<Identity, 'profile'>): TokenBucketSpec => {
+  let lastProfile: Profile | undefined;
+  let lastProfileSpec: TokenBucketSpec | undefined;
+  const specOf = (profile: Profile): TokenBucketSpec => {
+    if (profile === lastProfile) return lastProfileSpec as TokenBucketSpec;
     let spec = specCache.get(profile);
     if (!spec) {
       spec = tokenBucket(profile);
       specCache.set(profile, spec);
     }
+    lastProfile = profile;
+    lastProfileSpec = spec;
     return spec;
   };
+  const specFor = ({ profile }: Pick<Identity, 'profile'>): TokenBucketSpec => specOf(profile);
 
   let configVersion = -1;
   let lastRefresh = Number.NEGATIVE_INFINITY;
@@ -235,19 +244,57 @@ export function createLimiter(options: LimiterOptions): Limiter {
       });
     });
 
+  // Per-request objects the synchronous path reuses rather than allocates. The classifier is
+  // ours and synchronous and keeps nothing of its input, so one mutable input serves every call.
+  const ipOptions = { ipv6Subnet };
+  const NO_HEADERS: LimiterRequest['headers'] = Object.freeze({});
+  const classifyInput: { -readonly [K in keyof ClassifyInput]: ClassifyInput[K] } = {
+    ip: undefined,
+    headers: NO_HEADERS,
+    authenticated: false,
+  };
+  const classify = (request: LimiterRequest, authenticated: boolean): UserType => {
+    classifyInput.ip = request.ip;
+    classifyInput.headers = request.headers;
+    classifyInput.authenticated = authenticated;
+    const userType = classifier.classify(classifyInput);
+    // Not kept past the call: the input must not hold a finished request's headers alive.
+    classifyInput.headers = NO_HEADERS;
+    return userType;
+  };
+
+  // The key of the address seen last: ipKey parses and formats, and consecutive requests often
+  // come from one client. ipKey is pure, so the cached key is the one it would return.
+  let lastIp: string | undefined;
+  let lastIpKey = '';
+  const anonymousKey = (ip: string | undefined): string => {
+    if (ip === undefined) return 'ip:unknown';
+    if (ip !== lastIp) {
+      lastIpKey = `ip:${ipKey(ip, ipOptions) || 'unknown'}`;
+      lastIp = ip;
+    }
+    return lastIpKey;
+  };
+
+  const keyOf = (request: LimiterRequest, authenticated: boolean): string =>
+    authenticated ? `user:${request.userId}` : anonymousKey(request.ip);
+
   const identifyAnonymousOrUser = (request: LimiterRequest): Identity => {
     const authenticated = request.userId !== undefined && request.userId !== '';
-    const userType = classifier.classify({ ip: request.ip, headers: request.headers, authenticated });
-    const key = authenticated
-      ? `user:${request.userId}`
-      : `ip:${(request.ip !== undefined && ipKey(request.ip, { ipv6Subnet })) || 'unknown'}`;
-    return { key, userType, plan: undefined, profile: profiles[userType] };
+    const userType = classify(request, authenticated);
+    return { key: keyOf(request, authenticated), userType, plan: undefined, profile: profiles[userType] };
+  };
+
+  /** The request's API key, when API keys are configured and the request carries one. */
+  const apiKeyOf = (request: LimiterRequest): string | undefined => {
+    if (!apiKeys) return undefined;
+    const raw = request.headers[apiKeyHeader];
+    return (Array.isArray(raw) ? raw[0] : raw) || undefined;
   };
 
   const identify = (request: LimiterRequest): MaybePromise<Identity> => {
     if (apiKeys) {
-      const raw = request.headers[apiKeyHeader];
-      const apiKey = Array.isArray(raw) ? raw[0] : raw;
+      const apiKey = apiKeyOf(request);
       if (apiKey) {
         return chain(apiKeys.resolve(apiKey), (found) => {
           const profile = found && planSpecs.get(found.plan);
@@ -284,29 +331,52 @@ export function createLimiter(options: LimiterOptions): Limiter {
     );
   };
 
+  const finish = (
+    request: LimiterRequest,
+    key: string,
+    userType: UserType,
+    plan: string | undefined,
+    profile: Profile,
+    cost: number,
+    decision: StoreDecision,
+  ): LimitResult => {
+    // Spelled out rather than spread: a spread here cost more than the rest of the decision.
+    const result: LimitResult = { key, userType, plan, profile, decision, cost };
+    if (!decision.allowed) warnLimited(result, request);
+    return result;
+  };
+
+  /**
+   * Costs and consumes for an identified client. Written without `chain`: on a synchronous store
+   * no closure is allocated, and the identity travels as arguments rather than as an object.
+   */
+  const decide = (
+    request: LimiterRequest,
+    key: string,
+    userType: UserType,
+    plan: string | undefined,
+    profile: Profile,
+  ): MaybePromise<LimitResult> => {
+    const cost = endpointCosts.costOf(request.method, request.path);
+    const spec = specOf(profile);
+    const consume = store.consume(adaptive ? { key, spec, cost, adaptive } : { key, spec, cost });
+    if (isThenable(consume)) {
+      return consume.then((decision) => finish(request, key, userType, plan, profile, cost, decision));
+    }
+    return finish(request, key, userType, plan, profile, cost, consume);
+  };
+
   const check = (request: LimiterRequest): MaybePromise<LimitResult> => {
     if (!refreshing && clock.now() - lastRefresh >= refreshMs) void refreshConfig();
-    return chain(identify(request), (identity) => {
-      const cost = endpointCosts.costOf(request.method, request.path);
-      const consume = store.consume(
-        adaptive
-          ? { key: identity.key, spec: specFor(identity), cost, adaptive }
-          : { key: identity.key, spec: specFor(identity), cost },
-      );
-      return chain(consume, (decision) => {
-        // Spelled out rather than spread: a spread here cost more than the rest of the decision.
-        const result: LimitResult = {
-          key: identity.key,
-          userType: identity.userType,
-          plan: identity.plan,
-          profile: identity.profile,
-          decision,
-          cost,
-        };
-        if (!decision.allowed) warnLimited(result, request);
-        return result;
-      });
-    });
+    if (apiKeyOf(request) === undefined) {
+      // The common case, identified synchronously without an Identity object.
+      const authenticated = request.userId !== undefined && request.userId !== '';
+      const userType = classify(request, authenticated);
+      return decide(request, keyOf(request, authenticated), userType, undefined, profiles[userType]);
+    }
+    return chain(identify(request), (identity) =>
+      decide(request, identity.key, identity.userType, identity.plan, identity.profile),
+    );
   };
 
   const record = (key: string, status: number): MaybePromise<void> => {

@@ -4,6 +4,7 @@ import {
   consumeAll,
   createLimiter,
   fixedWindow,
+  ipKey,
   LimiterError,
   slidingWindow,
   type Logger,
@@ -281,6 +282,74 @@ describe('createLimiter', () => {
     clock.advance(1000);
     await limiter.refreshConfig();
     expect(limiter.profiles().anonymous.capacity).toBe(50);
+  });
+
+  it('property: check decides exactly as identify + specFor + costOf + consume, spelled out (ip cache, API keys, adaptive)', () => {
+    const partner = { capacity: 4, refillPerSecond: 2, burst: 1 };
+    const apiKeys = {
+      resolve: (apiKey: string) => (apiKey === 'good' ? { id: '7', plan: 'partner' } : undefined),
+      plans: { partner },
+    };
+    const profiles = { anonymous: { capacity: 3, refillPerSecond: 1, burst: 1 }, authenticated: { capacity: 5, refillPerSecond: 2, burst: 0 } };
+    const adaptive = { failureFactor: 0.5, successStep: 0.3, idleHalfLifeMs: 2000 };
+    const ips = ['203.0.113.7', '203.0.113.8', '2001:db8::1', '2001:db8:0:ff::2', '2001:db8:1::1', '', 'nonsense', undefined];
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            ip: fc.nat(ips.length - 1),
+            userId: fc.constantFrom(undefined, undefined, '', 'u1'),
+            apiKey: fc.constantFrom(undefined, undefined, undefined, 'good', 'bad', ''),
+            path: fc.constantFrom('/api/data', '/api/data', '/auth/login'),
+            status: fc.constantFrom(undefined, undefined, 200, 404, 500),
+            dt: fc.constantFrom(0, 0, 10, 300, 2000),
+          }),
+          { minLength: 1, maxLength: 50 },
+        ),
+        (ops) => {
+          const clock = new ManualClock(T0);
+          const store = createReferenceStore({ clock });
+          const limiter = createLimiter({ store, clock, apiKeys, profiles, adaptive });
+          const model = createReferenceStore({ clock });
+          const ref = createLimiter({ store: model, clock, apiKeys, profiles, adaptive });
+          for (const op of ops) {
+            clock.advance(op.dt);
+            const ip = ips[op.ip];
+            const request: LimiterRequest = {
+              method: 'POST',
+              path: op.path,
+              ip,
+              headers: op.apiKey === undefined ? {} : { 'x-api-key': op.apiKey },
+              ...(op.userId === undefined ? {} : { userId: op.userId }),
+            };
+            const result = sync(limiter.check(request));
+            // The key as the engine always defined it, without its cache.
+            const plainKey = op.userId
+              ? `user:${op.userId}`
+              : `ip:${(ip !== undefined && ipKey(ip, { ipv6Subnet: 56 })) || 'unknown'}`;
+            const identity = sync(ref.identify(request));
+            expect(identity.key).toBe(op.apiKey === 'good' ? 'apikey:7' : plainKey);
+            const cost = ref.endpointCosts.costOf(request.method, request.path);
+            const decision = sync(model.consume({ key: identity.key, spec: ref.specFor(identity), cost, adaptive: ref.adaptive! }));
+            expect(result).toEqual({ ...identity, decision, cost });
+            if (op.status !== undefined) {
+              limiter.record(result.key, op.status);
+              ref.record(identity.key, op.status);
+            }
+          }
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('classifies each request by its own headers (the classifier input object is reused)', () => {
+    const { limiter } = setup({ classifier: { environment: 'test' } });
+    const headers = { 'x-test-environment': 'true' };
+    const result = sync(limiter.check(get('/a', { ip: '127.0.0.1', headers })));
+    expect(result.userType).toBe('testing');
+    // Same address, no header: the previous request's headers must not leak into this one.
+    expect(sync(limiter.check(get('/a', { ip: '127.0.0.1' }))).userType).toBe('anonymous');
   });
 
   it('works the same over an asynchronous store', async () => {
