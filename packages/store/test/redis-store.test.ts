@@ -43,13 +43,13 @@ describe('redis store scripts', () => {
   it('pins each script by its SHA1 (a changed script is a deliberate, reviewed change)', () => {
     expect(Object.fromEntries(Object.entries(SCRIPTS).map(([name, s]) => [name, s.sha]))).toMatchInlineSnapshot(`
       {
-        "approximateWindow": "abdced986656834cc5f7b95c318a0e70c494d87d",
-        "bucket": "76b0a32c806ac2b9b56a08e9ef7f5444d60fb7a5",
+        "approximateWindow": "f5b067a4bda640c9c479c54e923d99d590af01c9",
+        "bucket": "4b995a34fcb2bd67b59b8a84f11a5bd254576f16",
         "configGet": "61fded42bd4c4d6265be38642a86db802a68396d",
         "configSet": "94b9a075442b7dddfb1b2097e1473a259a76cf27",
         "delete": "622632bb72cda7e4e9c23ad725a9a3eb69de6a2c",
-        "exactWindow": "d991dcac333d45db5e6c5bfbe7c6629e30332ead",
-        "fixedWindow": "fbd3e0717267bc3900d41eebc96ce88912354433",
+        "exactWindow": "542ba493df0403ca250691bdfedad173f63decc0",
+        "fixedWindow": "ad18b4b97480f90c7faa2e47a6eeaa256c923b39",
         "read": "feedf0644d1e4ab4de251ce73019cbddacad21c6",
         "record": "fe8ee6dc812511297ddb3dcf7babbb603c6cce70",
         "snapshot": "a54d975b122a5dcc0a6bec3de2344e0785a8dd99",

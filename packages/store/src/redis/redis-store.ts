@@ -320,9 +320,12 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       const params = paramsOf(spec);
       const plain = `{"spec":${json}}`;
       const scaled = `{"adaptive":true,"spec":${json}}`;
+      // The bucket script builds the JSON from the parameters when it writes the index: send
+      // only the algorithm's name (the tag still covers the whole text).
+      const bucket = spec.algorithm === 'token-bucket' || spec.algorithm === 'gcra';
       held = [
-        { text: plain, tag: tagOf(plain), params },
-        { text: scaled, tag: tagOf(scaled), params },
+        { text: bucket ? spec.algorithm : plain, tag: tagOf(plain), params },
+        { text: bucket ? spec.algorithm : scaled, tag: tagOf(scaled), params },
       ];
       serialized.set(spec, held);
     }
@@ -374,9 +377,10 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     return args;
   };
 
-  const keysOf = (key: string, limitId: string): string[] => {
+  /** KEYS of a consume script; the score only for an adaptive request (the script reads it then). */
+  const keysOf = (key: string, limitId: string, adaptive: boolean): string[] => {
     const tag = layout.tag(key);
-    return [layout.limit(tag, limitId), layout.score(tag), layout.index(tag)];
+    return adaptive ? [layout.limit(tag, limitId), layout.index(tag), layout.score(tag)] : [layout.limit(tag, limitId), layout.index(tag)];
   };
 
   const decode = (reply: unknown): StoreDecision => {
@@ -514,7 +518,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       return guarded(
         'consume',
         async () => {
-          const reply = await call('consume', scriptOf(spec), keysOf(request.key, limitId), scriptArgs('consume', request, spec, limitId));
+          const reply = await call('consume', scriptOf(spec), keysOf(request.key, limitId, request.adaptive !== undefined), scriptArgs('consume', request, spec, limitId));
           const decision = decode(reply);
           blocked?.remember(request.key, limitId, request.cost, decision, localNow());
           return decision;
@@ -530,7 +534,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       return guarded(
         'refund',
         async () => {
-          await call('refund', scriptOf(spec), keysOf(request.key, limitId), scriptArgs('refund', request, spec, limitId));
+          await call('refund', scriptOf(spec), keysOf(request.key, limitId, request.adaptive !== undefined), scriptArgs('refund', request, spec, limitId));
         },
         async (error) => {
           if (mode === 'fallback') return fallbackStore().refund({ ...request, spec });
@@ -554,7 +558,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
         async () => {
           // Redis has no Infinity: a wait longer than any TTL is the same as no bound.
           const bound = maxWaitMs === Infinity ? '1e300' : maxWaitMs;
-          const r = (await call('reserve', SCRIPTS.bucket, keysOf(key, RESERVE_LIMIT_ID), scriptArgs('reserve', request, spec, RESERVE_LIMIT_ID, bound))) as unknown[];
+          const r = (await call('reserve', SCRIPTS.bucket, keysOf(key, RESERVE_LIMIT_ID, false), scriptArgs('reserve', request, spec, RESERVE_LIMIT_ID, bound))) as unknown[];
           return { granted: num(r[0]) === 1, delayMs: num(r[1]) };
         },
         (error) => {

@@ -30,9 +30,10 @@ if ARGV[1] ~= '' then pad = 3600000 end`;
 /**
  * Shared head of the consume scripts, for an algorithm with `params` parameters.
  *
- * KEYS: 1 limit state, 2 adaptive score, 3 client index.
+ * KEYS: 1 limit state, 2 client index, 3 adaptive score (only when the request is adaptive).
  * ARGV: 1 now in ms ('' = Redis TIME), 2 op ('consume' | 'refund' | 'reserve'), 3 cost,
- * 4 index field ('l:' .. limitId), 5 index value (the spec, for admin reads), 6 the spec's tag
+ * 4 index field ('l:' .. limitId), 5 index value (the spec, for admin reads; the bucket gets
+ * just the algorithm's name and builds the JSON from the parameters), 6 the spec's tag
  * (a short hash of 5, so the bucket knows when the index holds another spec), 7.. the
  * algorithm's parameters; after them either maxWaitMs (reserve) or, only when the request is
  * adaptive, min, max, idleHalfLifeMs, longTermAfterMs, longTermMinRequests, longTermBonus.
@@ -58,8 +59,8 @@ local function n(x)
   return f(x)
 end
 local mult = 1
-if op ~= 'reserve' and ARGV[${a + 5}] then
-  local st = redis.call('HMGET', KEYS[2], 'm', 'f', 'l', 's', 'x')
+if KEYS[3] then
+  local st = redis.call('HMGET', KEYS[3], 'm', 'f', 'l', 's', 'x')
   if st[1] then
     local m = tonumber(st[1])
     local last = tonumber(st[3])
@@ -79,9 +80,9 @@ end
 -- Records the limit in the client's index (for admin reads) and keeps the index alive at least
 -- as long as the state it lists.
 local function indexed(ttl)
-  redis.call('HSET', KEYS[3], ARGV[4], ARGV[5], '_seen', now)
-  local current = redis.call('PTTL', KEYS[3])
-  if current < ttl then redis.call('PEXPIRE', KEYS[3], ttl) end
+  redis.call('HSET', KEYS[2], ARGV[4], ARGV[5], '_seen', now)
+  local current = redis.call('PTTL', KEYS[2])
+  if current < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end
 end
 -- A limit id whose spec changed algorithm holds another algorithm's state: core counts such a
 -- state as none, so drop it. \`reply\` is a pcall reply; true when it was WRONGTYPE (or \`drop\`).
@@ -157,7 +158,12 @@ end
 -- it does not already cover this limit, its spec and its lifetime.
 local function save(x, ttl, lastSeen)
   if tag ~= ARGV[6] then
-    redis.call('HSET', KEYS[3], ARGV[4], ARGV[5])
+    -- The spec as JSON for admin reads, built here so a decision need not send it. The
+    -- parameters are JavaScript's own number texts, which JSON reads back exactly.
+    local adaptive = ''
+    if KEYS[3] then adaptive = '"adaptive":true,' end
+    redis.call('HSET', KEYS[2], ARGV[4], '{' .. adaptive .. '"spec":{"algorithm":"' .. ARGV[5] .. '","capacity":' .. ARGV[7] ..
+      ',"refillPerSecond":' .. ARGV[9] .. ',"burst":' .. ARGV[8] .. '}}')
     tag = ARGV[6]
     if not ttl then
       ttl = redis.call('PTTL', KEYS[1])
@@ -169,7 +175,7 @@ local function save(x, ttl, lastSeen)
     -- at ~31 years, which Redis can still add to its clock) makes a steadily used limit extend
     -- the index rarely; an idle index outlives its states by at most that margin.
     local keep = ttl + math.max(ttl, math.min(tau, 1e12), 60000)
-    if redis.call('PTTL', KEYS[3]) < keep then redis.call('PEXPIRE', KEYS[3], keep) end
+    if redis.call('PTTL', KEYS[2]) < keep then redis.call('PEXPIRE', KEYS[2], keep) end
     known = now + keep
   end
   local value = f(x) .. '|' .. f(lastSeen) .. '|' .. f(known) .. '|' .. tag
