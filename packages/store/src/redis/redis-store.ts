@@ -141,9 +141,10 @@ function adaptiveArgs(adaptive: AdaptiveConfig): RedisArg[] {
 }
 
 /**
- * A short tag of an index value (32-bit FNV-1a, base 36): the bucket script stores it in the
- * state to know, without reading the index, whether the index still holds this spec. A
- * collision would only leave an admin read showing the older spec, never change a decision.
+ * A short tag of an index value (31 bits of FNV-1a, at most 6 base-36 digits): the bucket script
+ * stores it in the state to know, without reading the index, whether the index still holds this
+ * spec. A collision would only leave an admin read showing the older spec, never change a
+ * decision.
  */
 function tagOf(text: string): string {
   let h = 0x811c9dc5;
@@ -151,7 +152,7 @@ function tagOf(text: string): string {
     h ^= text.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
-  return (h >>> 0).toString(36);
+  return (h >>> 1).toString(36);
 }
 
 /** What a consume script gets about a spec: index value, its tag and the parameters. */
@@ -192,7 +193,7 @@ function fields(flat: unknown): Record<string, string> {
 function stateFrom(spec: LimitSpec, raw: unknown): unknown {
   if (!Array.isArray(raw)) return undefined;
   const [type, value] = raw as [string, unknown];
-  // A bucket state is 'tat|seen|indexExpiry|specTag' (or a bare TAT from an older store).
+  // A bucket state is 'tat|seen|indexExpiryMinute|specTag' (or a bare TAT from an older store).
   if (type === 'string') return Number(String(value).split('|', 1)[0]);
   if (type === 'hash') {
     const h = fields(value);

@@ -104,11 +104,11 @@ end
  * `gcraReserve`: comparisons on the debt (`tat - now`, exact) with the slack
  * `EPSILON * T + TIME_EPSILON`.
  *
- * The state string is 'tat|seen|indexExpiry|specTag': besides the TAT it carries what the
+ * The state string is 'tat|seen|indexExpiryMinute|specTag': besides the TAT it carries what the
  * client's index would otherwise have to be written for on every decision. `seen` is the
  * client's last activity on this limit (admin reads and cleanup take the latest over the index
- * and the states). `indexExpiry` is a time (script clock) before which the index is known to
- * live: nothing but DEL ever shortens an index TTL, so while the state expires before it the
+ * and the states). `indexExpiryMinute` is a time (script clock, in whole minutes) before which
+ * the index is known to live: nothing but DEL ever shortens an index TTL, so while the state expires before it the
  * index needs no PTTL/PEXPIRE. `specTag` says which spec the index holds for this limit id. So a
  * decision on a known limit runs TIME, GET and SET only; the index is written when the limit is
  * new, its spec changed, or the state would outlive the index (then it is extended with room to
@@ -134,7 +134,7 @@ local seen, stored, known, tag = now, -1, -1, ''
 if raw then
   local t, s, e, g = string.match(raw, '^([^|]*)|([^|]*)|([^|]*)|(.*)$')
   if t then
-    tat, stored, known, tag = tonumber(t), tonumber(s), tonumber(e), g
+    tat, stored, known, tag = tonumber(t), tonumber(s), tonumber(e) * 60000, g
     if stored > now then seen = stored end
   else
     tat = tonumber(raw)
@@ -178,7 +178,9 @@ local function save(x, ttl, lastSeen)
     if redis.call('PTTL', KEYS[2]) < keep then redis.call('PEXPIRE', KEYS[2], keep) end
     known = now + keep
   end
-  local value = f(x) .. '|' .. f(lastSeen) .. '|' .. f(known) .. '|' .. tag
+  -- The index expiry in whole minutes, rounded down (so still a lower bound): with ms times of
+  -- 13 digits the value stays within 44 bytes, which Redis keeps in one allocation with the key.
+  local value = f(x) .. '|' .. f(lastSeen) .. '|' .. f(math.floor(known / 60000)) .. '|' .. tag
   if ttl then
     redis.call('SET', KEYS[1], value, 'PX', ttl)
   else
