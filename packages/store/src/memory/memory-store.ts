@@ -161,7 +161,7 @@ const DEFAULT_PAGE = 100;
  * import { createMemoryStore } from '@micboard/limiter-store';
  * const store = createMemoryStore({ maxKeys: 200_000 });
  * const d = store.consume({ key: 'ip:203.0.113.9', spec: tokenBucket({ capacity: 50, refillPerSecond: 5, burst: 10 }), cost: 1 });
- * if (!d.allowed) console.log(`retry in ${d.retryAfter} ms`);
+ * if (!d.allowed) res.status(429).set('Retry-After', String(Math.ceil(d.retryAfter / 1000))).end();
  */
 export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   if (typeof options !== 'object' || options === null) throw invalidOption('options', options, 'an object');
