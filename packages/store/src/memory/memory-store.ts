@@ -425,11 +425,13 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
 
   const admitted = (now: number, ahead: number): StoreDecision => {
     const wait = ahead - bSlack;
-    const whole = Math.floor((bTau - ahead + bSlack) / bInterval);
+    const left = bTau - ahead + bSlack;
+    // An empty bucket (the usual case for a denial) needs no division, the costliest step here.
+    const whole = left > 0 ? Math.floor(left / bInterval) : 0;
     return {
       allowed: true,
       limit: bLimit,
-      remaining: whole < 0 ? 0 : whole > bLimit ? bLimit : whole,
+      remaining: whole > bLimit ? bLimit : whole,
       resetAt: now + (wait > 0 ? Math.ceil(wait) : 0),
       retryAfter: 0,
       exceedsLimit: false,
@@ -440,11 +442,12 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   const denied = (now: number, ahead: number, debt: number): StoreDecision => {
     const retry = Math.ceil(ahead - bTau - bSlack);
     const wait = debt - bSlack;
-    const whole = Math.floor((bTau - debt + bSlack) / bInterval);
+    const left = bTau - debt + bSlack;
+    const whole = left > 0 ? Math.floor(left / bInterval) : 0;
     return {
       allowed: false,
       limit: bLimit,
-      remaining: whole < 0 ? 0 : whole > bLimit ? bLimit : whole,
+      remaining: whole > bLimit ? bLimit : whole,
       resetAt: now + (wait > 0 ? Math.ceil(wait) : 0),
       retryAfter: retry > 1 ? retry : 1,
       exceedsLimit: false,
