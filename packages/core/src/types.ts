@@ -189,6 +189,13 @@ export interface Store {
   reserve(key: string, spec: RateSpec, cost: number, maxWaitMs: number): MaybePromise<Reservation>;
   /** Feeds a finished response into the client's adaptive score; returns the new effective multiplier. */
   record(key: string, outcome: Outcome, adaptive: AdaptiveConfig): MaybePromise<number>;
+  /**
+   * Optional: `record` without waiting for it. The store may hold the outcome and apply it with
+   * the client's next adaptive `consume` (one round trip for both on a remote store), or on its
+   * own soon after; it applies pending outcomes before `get`, `reset` and `close` answer. The
+   * HTTP layer uses it when present, since it never reads what `record` returns.
+   */
+  note?(key: string, outcome: Outcome, adaptive: AdaptiveConfig): void;
   /** One client's state, or undefined if the store has none. */
   get(key: string): MaybePromise<ClientSnapshot | undefined>;
   /** Forgets a client (all its limits and its score). Returns whether there was anything. */
