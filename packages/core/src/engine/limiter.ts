@@ -381,6 +381,9 @@ export function createLimiter(options: LimiterOptions): Limiter {
 
   const record = (key: string, status: number): MaybePromise<void> => {
     if (!adaptive) return undefined;
+    // A store that can hold the outcome (Redis folds it into the client's next consume) saves a
+    // round trip per request; nothing here reads the new multiplier.
+    if (store.note !== undefined) return store.note(key, outcomeOf(status, adaptive), adaptive);
     return chain(store.record(key, outcomeOf(status, adaptive), adaptive), () => undefined);
   };
 
