@@ -44,7 +44,8 @@ describe('redis store scripts', () => {
     expect(Object.fromEntries(Object.entries(SCRIPTS).map(([name, s]) => [name, s.sha]))).toMatchInlineSnapshot(`
       {
         "approximateWindow": "f5b067a4bda640c9c479c54e923d99d590af01c9",
-        "bucket": "df0a5875fca784d6fec5ed2d80fd3381761fbd3b",
+        "bucket": "11e933fd9fc58b96c6b12fd2cf824eb2699af302",
+        "bucketConsume": "fb21f46dbfd8a68cab241da76176125b342262dc",
         "configGet": "61fded42bd4c4d6265be38642a86db802a68396d",
         "configSet": "94b9a075442b7dddfb1b2097e1473a259a76cf27",
         "delete": "622632bb72cda7e4e9c23ad725a9a3eb69de6a2c",
@@ -105,9 +106,9 @@ describe('redis store scripts', () => {
     expect(await commands()).toEqual({ evalsha: 1, time: 1, get: 1, set: 1, hset: 1, pttl: 1, pexpire: 1 });
     await client.config('RESETSTAT');
     for (let i = 0; i < 4; i++) expect((await store.consume({ key: 'a', spec, cost: 1 })).allowed).toBe(true);
-    // A denial too: it still records the client's activity, in the state, keeping its TTL.
+    // A denial within a second of the last write leaves the state alone (see the next test).
     expect((await store.consume({ key: 'a', spec, cost: 1 })).allowed).toBe(false);
-    expect(await commands()).toEqual({ evalsha: 5, time: 5, get: 5, set: 5, hset: 0, pttl: 0, pexpire: 0 });
+    expect(await commands()).toEqual({ evalsha: 5, time: 5, get: 5, set: 4, hset: 0, pttl: 0, pexpire: 0 });
     // A changed spec under the same limit id: the index is rewritten so admin reads show it.
     const wider: LimitSpec = { ...spec, capacity: 8 };
     await client.config('RESETSTAT');
@@ -121,6 +122,40 @@ describe('redis store scripts', () => {
     expect(index?.[1]).toBeGreaterThanOrEqual(state?.[1] ?? Infinity);
     // The state ('tat|seen|indexExpiryMinute|specTag') fits Redis's one-allocation string (44 bytes).
     expect(await client.object('ENCODING', state?.[0] as string)).toBe('embstr');
+  });
+
+  it('a bucket denial records the activity only when the last record is a second old', async () => {
+    // Its own server: INFO commandstats counts every client's commands.
+    const server = await startRedisServer();
+    const client = await connectRedis(server);
+    onTestFinished(async () => {
+      client.disconnect();
+      await server.destroy();
+    });
+    const sets = async (): Promise<number> => Number(/cmdstat_set:calls=(\d+)/.exec(await client.info('commandstats'))?.[1] ?? 0);
+    const clock = new ManualClock(1_700_000_000_000);
+    const store = createRedisStore({ client, prefix: prefix(), onStoreError: 'throw', clock });
+    const spec: LimitSpec = { algorithm: 'gcra', capacity: 1, refillPerSecond: 0.001, burst: 0 };
+    expect((await store.consume({ key: 'a', spec, cost: 1 })).allowed).toBe(true);
+    const first = clock.now();
+    await client.config('RESETSTAT');
+    clock.advance(999);
+    expect((await store.consume({ key: 'a', spec, cost: 1 })).allowed).toBe(false);
+    expect(await sets()).toBe(0);
+    expect((await store.get('a'))?.lastSeen).toBe(first);
+    clock.advance(1);
+    expect((await store.consume({ key: 'a', spec, cost: 1 })).allowed).toBe(false);
+    expect(await sets()).toBe(1);
+    expect((await store.get('a'))?.lastSeen).toBe(clock.now());
+    // More than the bucket can ever hold is a denial too.
+    await client.config('RESETSTAT');
+    clock.advance(500);
+    expect((await store.consume({ key: 'a', spec, cost: 2 })).exceedsLimit).toBe(true);
+    expect(await sets()).toBe(0);
+    clock.advance(500);
+    expect((await store.consume({ key: 'a', spec, cost: 2 })).exceedsLimit).toBe(true);
+    expect(await sets()).toBe(1);
+    expect((await store.get('a'))?.lastSeen).toBe(clock.now());
   });
 
   it('gives every key a TTL and puts all of a client’s keys in one hash tag', async () => {

@@ -62,6 +62,20 @@ export async function runScript(
 }
 
 /**
+ * {@link runScript} for a hot path that built its command once: `args` is
+ * `[numkeys, ...keys, ...argv]`, passed to the client as it is (no per-call spread, no async
+ * wrapper).
+ */
+export function runScriptArgs(client: ScriptCaller, script: LuaScript, args: RedisArg[]): Promise<unknown> {
+  // ioredis flattens array arguments into the command (one `flat()`, no spread into a call).
+  const flat = args as unknown as number;
+  return client.evalsha(script.sha, flat).catch((error: unknown) => {
+    if (!isNoScript(error)) throw error;
+    return client.eval(script.source, flat);
+  });
+}
+
+/**
  * Warns (once, at construction) about ioredis options that turn an outage into hung requests
  * or late replays: the offline queue holds commands while disconnected and sends them on
  * reconnect (a burst of stale decisions that double-count); per-request retries and the resend

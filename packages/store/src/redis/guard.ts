@@ -1,27 +1,102 @@
 import { LimiterError } from '@micboard/limiter-core';
 import type { Logger } from '@micboard/limiter-core';
 
-/** Settles `promise` within `ms`, or rejects with `STORE_TIMEOUT`. The late result is dropped. */
-export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new LimiterError('STORE_TIMEOUT', `redis store: ${what} took longer than ${ms} ms`));
-    }, ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(
-          error instanceof LimiterError
-            ? error
-            : new LimiterError('STORE_ERROR', `redis store: ${what} failed: ${describe(error)}`, { cause: error }),
-        );
-      },
-    );
-  });
+/** A call waiting for Redis: its deadline, and how to fail it. */
+interface Pending {
+  readonly at: number;
+  readonly what: string;
+  /** Fails the call with the timeout error, unless it has settled. */
+  readonly expire: (error: LimiterError) => void;
+  done: boolean;
+}
+
+/** The error a call that failed in Redis or the client rejects with. */
+export function storeError(error: unknown, what: string): LimiterError {
+  return error instanceof LimiterError
+    ? error
+    : new LimiterError('STORE_ERROR', `redis store: ${what} failed: ${describe(error)}`, { cause: error });
+}
+
+/**
+ * Timeouts for every call of one store, without a timer per call: all calls share one
+ * `timeoutMs`, so their deadlines come in the order they are taken and a FIFO holds them. One
+ * unref'd timer at a time sweeps what expired, re-armed for the oldest live deadline, but never
+ * sooner than `ms / 8` (at least 1 ms) ahead: under load a call fails with `STORE_TIMEOUT` between
+ * `ms` and `ms * 1.125` (plus timer lateness) after it started, and the timer fires a few times
+ * per `ms` instead of once per call.
+ */
+export class Deadlines {
+  private queue: Pending[] = [];
+  private head = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private readonly tick: number;
+
+  constructor(private readonly ms: number) {
+    this.tick = Math.max(1, ms / 8);
+  }
+
+  /** Settles `promise` within the timeout, or rejects with `STORE_TIMEOUT`; the late result is dropped. */
+  wrap<T>(promise: Promise<T>, what: string): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const pending = this.track(what, reject);
+      promise.then(
+        (value) => {
+          if (pending.done) return;
+          pending.done = true;
+          resolve(value);
+        },
+        (error: unknown) => {
+          if (pending.done) return;
+          pending.done = true;
+          reject(storeError(error, what));
+        },
+      );
+    });
+  }
+
+  /**
+   * Starts the clock on one call: `expire` runs with the timeout error once its deadline passes,
+   * unless the caller has set `done` on the returned entry first.
+   */
+  track(what: string, expire: (error: LimiterError) => void): Pending {
+    const pending: Pending = { at: performance.now() + this.ms, what, expire, done: false };
+    this.queue.push(pending);
+    if (this.timer === undefined) this.arm(this.ms);
+    return pending;
+  }
+
+  private arm(delay: number): void {
+    this.timer = setTimeout(this.sweep, Math.max(this.tick, delay));
+    this.timer.unref?.();
+  }
+
+  private readonly sweep = (): void => {
+    this.timer = undefined;
+    const now = performance.now();
+    const queue = this.queue;
+    let head = this.head;
+    while (head < queue.length) {
+      const pending = queue[head] as Pending;
+      if (!pending.done) {
+        if (pending.at > now) break;
+        pending.done = true;
+        pending.expire(new LimiterError('STORE_TIMEOUT', `redis store: ${pending.what} took longer than ${this.ms} ms`));
+      }
+      head++;
+    }
+    if (head === queue.length) {
+      this.queue = [];
+      this.head = 0;
+      return;
+    }
+    // Drop the swept prefix now and then, not on every sweep.
+    if (head > 1024 && head * 2 > queue.length) {
+      this.queue = queue.slice(head);
+      head = 0;
+    }
+    this.head = head;
+    this.arm((this.queue[head] as Pending).at - now);
+  };
 }
 
 function describe(error: unknown): string {

@@ -1,4 +1,4 @@
-import { LimiterError, effectiveMultiplier, inspect, invalidOption, scaleSpec, silentLogger, validateSpec } from '@micboard/limiter-core';
+import { LimiterError, effectiveMultiplier, gcraStep, inspect, invalidOption, scaleSpec, silentLogger, validateSpec } from '@micboard/limiter-core';
 import type {
   AdaptiveConfig,
   AdaptiveState,
@@ -18,6 +18,7 @@ import { createMemoryStore } from '../memory/memory-store.js';
 import { BlockedCache } from './blocked-cache.js';
 import {
   runScript,
+  runScriptArgs,
   warnRiskyOptions,
   type LuaScript,
   type RedisArg,
@@ -25,7 +26,7 @@ import {
   type Scanner,
   type ScriptCaller,
 } from './client.js';
-import { Breaker, withTimeout } from './guard.js';
+import { Breaker, Deadlines, storeError } from './guard.js';
 import { KeyLayout } from './keys.js';
 import { SCRIPTS } from './scripts.js';
 
@@ -141,18 +142,19 @@ function adaptiveArgs(adaptive: AdaptiveConfig): RedisArg[] {
 }
 
 /**
- * A short tag of an index value (31 bits of FNV-1a, at most 6 base-36 digits): the bucket script
- * stores it in the state to know, without reading the index, whether the index still holds this
- * spec. A collision would only leave an admin read showing the older spec, never change a
- * decision.
+ * A short tag of an index value: the algorithm's letter ('t' token bucket, 'g' GCRA; the consume
+ * script builds the index JSON from it) and 26 bits of FNV-1a in at most 5 base-36 digits. The
+ * bucket scripts store it in the state to know, without reading the index, whether the index
+ * still holds this spec. A collision would only leave an admin read showing the older spec,
+ * never change a decision.
  */
-function tagOf(text: string): string {
+function tagOf(text: string, algorithm: string): string {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
-  return (h >>> 1).toString(36);
+  return (algorithm === 'gcra' ? 'g' : 't') + (h >>> 6).toString(36);
 }
 
 /** What a consume script gets about a spec: index value, its tag and the parameters. */
@@ -167,6 +169,15 @@ function nominalLimit(spec: LimitSpec): number {
   return spec.algorithm === 'token-bucket' || spec.algorithm === 'gcra'
     ? Math.floor(spec.capacity + spec.burst + 1e-9)
     : spec.limit;
+}
+
+/** Runs `answer` as a promise: its value, or its throw as a rejection. */
+function settle<T>(answer: () => T | Promise<T>): Promise<T> {
+  try {
+    return Promise.resolve(answer());
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
 
 function num(value: unknown): number {
@@ -291,8 +302,9 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     return fallback;
   };
 
+  const deadlines = new Deadlines(timeoutMs);
   const call = (what: string, script: LuaScript, keys: readonly string[], args: readonly RedisArg[]): Promise<unknown> =>
-    withTimeout(runScript(scripts, script, keys, args), timeoutMs, what);
+    deadlines.wrap(runScript(scripts, script, keys, args), what);
 
   /**
    * Runs a hot-path call through the breaker: to Redis while it is up (and for a probe while it
@@ -325,8 +337,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       // only the algorithm's name (the tag still covers the whole text).
       const bucket = spec.algorithm === 'token-bucket' || spec.algorithm === 'gcra';
       held = [
-        { text: bucket ? spec.algorithm : plain, tag: tagOf(plain), params },
-        { text: bucket ? spec.algorithm : scaled, tag: tagOf(scaled), params },
+        { text: bucket ? spec.algorithm : plain, tag: tagOf(plain, spec.algorithm), params },
+        { text: bucket ? spec.algorithm : scaled, tag: tagOf(scaled, spec.algorithm), params },
       ];
       serialized.set(spec, held);
     }
@@ -382,6 +394,87 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   const keysOf = (key: string, limitId: string, adaptive: boolean): string[] => {
     const tag = layout.tag(key);
     return adaptive ? [layout.limit(tag, limitId), layout.index(tag), layout.score(tag)] : [layout.limit(tag, limitId), layout.index(tag)];
+  };
+
+  // ARGV 3..6 of the bucket consume script (capacity, burst, refillPerSecond, tag), per spec
+  // object, plain and adaptive (their index values, so tags, differ).
+  const bucketTails = new WeakMap<object, readonly [readonly RedisArg[], readonly RedisArg[]]>();
+  const bucketTailOf = (spec: RateSpec, adaptive: boolean): readonly RedisArg[] => {
+    let held = bucketTails.get(spec);
+    if (held === undefined) {
+      const base = [spec.capacity, spec.burst, spec.refillPerSecond];
+      held = [
+        [...base, specArgs(spec, false).tag],
+        [...base, specArgs(spec, true).tag],
+      ];
+      bucketTails.set(spec, held);
+    }
+    return held[adaptive ? 1 : 0];
+  };
+  const adaptiveSlots = new WeakMap<AdaptiveConfig, readonly RedisArg[]>();
+  const adaptiveSlotsOf = (adaptive: AdaptiveConfig): readonly RedisArg[] => {
+    let held = adaptiveSlots.get(adaptive);
+    if (held === undefined) {
+      held = [adaptive.min, adaptive.max, adaptive.idleHalfLifeMs, adaptive.longTermAfterMs, adaptive.longTermMinRequests, adaptive.longTermBonus];
+      adaptiveSlots.set(adaptive, held);
+    }
+    return held;
+  };
+
+  /**
+   * The hot path: a token-bucket or GCRA consume, one EVALSHA of the flat consume script, which
+   * replies with the state it read and its time; core's `gcraStep` on them gives the decision.
+   * Built without the generic helpers' closures and spreads: one argument array, and one
+   * promise settled by the reply or by the shared deadline sweep.
+   */
+  const consumeBucket = (request: ConsumeRequest, spec: RateSpec, limitId: string): Promise<StoreDecision> => {
+    const key = request.key;
+    const cost = request.cost;
+    const adaptive = request.adaptive;
+    if (!breaker.admit()) {
+      return settle(() => failedDecision(spec, cost, request, new LimiterError('STORE_ERROR', 'redis store: redis is unreachable (consume not attempted)')));
+    }
+    const tag = layout.tag(key);
+    const tail = bucketTailOf(spec, adaptive !== undefined);
+    const args: RedisArg[] =
+      adaptive === undefined
+        ? [1, layout.limit(tag, limitId), timeArg(), cost, tail[0] as RedisArg, tail[1] as RedisArg, tail[2] as RedisArg, tail[3] as RedisArg]
+        : [2, layout.limit(tag, limitId), layout.score(tag), timeArg(), cost, ...tail, ...adaptiveSlotsOf(adaptive)];
+    return new Promise<StoreDecision>((resolve, reject) => {
+      const failed = (error: LimiterError): void => {
+        breaker.failed(error, mode);
+        settle(() => failedDecision(spec, cost, request, error)).then(resolve, reject);
+      };
+      const pending = deadlines.track('consume', failed);
+      runScriptArgs(scripts, SCRIPTS.bucketConsume, args).then(
+        (reply) => {
+          if (pending.done) return;
+          pending.done = true;
+          breaker.succeeded();
+          const r = reply as unknown[];
+          const now = num(r[1]);
+          offset = now - localNow();
+          const multiplier = adaptive === undefined ? 1 : num(r[2]);
+          const { decision } = gcraStep(num(r[0]), multiplier === 1 ? spec : (scaleSpec(spec, multiplier) as RateSpec), cost, now);
+          const out: StoreDecision = {
+            allowed: decision.allowed,
+            limit: decision.limit,
+            remaining: decision.remaining,
+            resetAt: decision.resetAt,
+            retryAfter: decision.retryAfter,
+            exceedsLimit: decision.exceedsLimit,
+            multiplier,
+          };
+          blocked?.remember(key, limitId, cost, out, localNow());
+          resolve(out);
+        },
+        (error: unknown) => {
+          if (pending.done) return;
+          pending.done = true;
+          failed(storeError(error, 'consume'));
+        },
+      );
+    });
   };
 
   const decode = (reply: unknown): StoreDecision => {
@@ -490,7 +583,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
 
   /** One SCAN step on one node: client keys found, and the node's next cursor ('0' = done). */
   const scanStep = async (node: Scanner, cursor: string, count: number): Promise<{ keys: string[]; next: string }> => {
-    const [next, found] = await withTimeout(node.scan(cursor, 'MATCH', layout.indexPattern, 'COUNT', count), timeoutMs, 'list');
+    const [next, found] = await deadlines.wrap(node.scan(cursor, 'MATCH', layout.indexPattern, 'COUNT', count), 'list');
     const keys: string[] = [];
     for (const indexKey of found) {
       const key = layout.clientOfIndex(indexKey);
@@ -516,6 +609,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
         const hit = blocked.lookup(request.key, limitId, request.cost, localNow());
         if (hit !== undefined) return Promise.resolve(hit);
       }
+      if (spec.algorithm === 'token-bucket' || spec.algorithm === 'gcra') return consumeBucket(request, spec, limitId);
       return guarded(
         'consume',
         async () => {

@@ -100,20 +100,22 @@ end
 };
 
 /**
- * Token bucket and GCRA: one number of state (the TAT), as core's `gcraStep`, `gcraRefund` and
- * `gcraReserve`: comparisons on the debt (`tat - now`, exact) with the slack
+ * Token bucket and GCRA refund and reserve (a consume runs `BUCKET_CONSUME`, below), as core's
+ * `gcraRefund` and `gcraReserve`: comparisons on the debt (`tat - now`, exact) with the slack
  * `EPSILON * T + TIME_EPSILON`.
  *
- * The state string is 'tat|seen|indexExpiryMinute|specTag': besides the TAT it carries what the
- * client's index would otherwise have to be written for on every decision. `seen` is the
- * client's last activity on this limit (admin reads and cleanup take the latest over the index
- * and the states). `indexExpiryMinute` is a time (script clock, in whole minutes) before which
- * the index is known to live: nothing but DEL ever shortens an index TTL, so while the state expires before it the
- * index needs no PTTL/PEXPIRE. `specTag` says which spec the index holds for this limit id. So a
- * decision on a known limit runs TIME, GET and SET only; the index is written when the limit is
- * new, its spec changed, or the state would outlive the index (then it is extended with room to
- * spare, so a steadily used limit extends it rarely). A bare number (an older store's state)
- * counts as all three unknown.
+ * The state string is 'tat|seen|expiryMinute|specTag': besides the TAT it carries what would
+ * otherwise cost a command on every decision. `seen` is the client's last activity on this limit
+ * (admin reads and cleanup take the latest over the index and the states). `expiryMinute` is a
+ * time (script clock, in whole minutes, rounded down) before which both this state and the
+ * client's index are known to live: they are given their TTLs together, with room to spare, and
+ * nothing but DEL shortens either. So while the state needs to live only until before it, a
+ * write keeps the state's TTL (SET KEEPTTL, cheaper than setting one) and leaves the index
+ * alone. `specTag` says which spec the index holds for this limit id. A decision on a known limit
+ * runs TIME, GET and SET only; the index is written when the limit is new or its spec changed,
+ * and both TTLs are extended when the state would outlive them. The price: an idle state lives
+ * up to the margin (at least a minute) longer than its TAT needs. A bare number (an older
+ * store's state) counts as all three unknown.
  */
 const BUCKET = `${head(3)}
 local TIME_EPS = 1e-3
@@ -170,19 +172,21 @@ local function save(x, ttl, lastSeen)
       if ttl < 1 then ttl = 1 end
     end
   end
+  local px
   if ttl and now + ttl > known then
     -- Room to spare: a state in use lives at most about tau past now, so a margin of tau (capped
     -- at ~31 years, which Redis can still add to its clock) makes a steadily used limit extend
-    -- the index rarely; an idle index outlives its states by at most that margin.
+    -- the index and the state rarely; an idle state outlives its need by at most that margin.
     local keep = ttl + math.max(ttl, math.min(tau, 1e12), 60000)
     if redis.call('PTTL', KEYS[2]) < keep then redis.call('PEXPIRE', KEYS[2], keep) end
     known = now + keep
+    px = keep
   end
-  -- The index expiry in whole minutes, rounded down (so still a lower bound): with ms times of
+  -- The expiry bound in whole minutes, rounded down (so still a lower bound): with ms times of
   -- 13 digits the value stays within 44 bytes, which Redis keeps in one allocation with the key.
   local value = f(x) .. '|' .. f(lastSeen) .. '|' .. f(math.floor(known / 60000)) .. '|' .. tag
-  if ttl then
-    redis.call('SET', KEYS[1], value, 'PX', ttl)
+  if px then
+    redis.call('SET', KEYS[1], value, 'PX', px)
   else
     redis.call('SET', KEYS[1], value, 'KEEPTTL')
   end
@@ -208,25 +212,149 @@ if op == 'reserve' then
   return { 0, n(delay), n(now) }
 end
 
-local limit = math.floor(size + EPS)
-if cost > size + EPS then
-  if raw then
-    save(tat, nil, seen)
-  else
-    -- Core's state after this denial is tat = now (a full bucket); kept for a clock stepping back.
-    save(tat, 1 + pad, seen)
+error('bucket: unknown op ' .. op)
+`;
+
+/**
+ * The hot path: a consume on a token bucket or GCRA, plain or adaptive. Flat and separate from
+ * the shared head because Redis runs scripts on one thread and this one runs for nearly every
+ * decision: Redis TIME, GET and SET on a known limit, no closures, no tables but the reply.
+ *
+ * The script only decides whether core's `gcraStep` admits (the same comparisons, in the same
+ * double arithmetic) and writes the new state. It replies with the state it read and the time,
+ * and the caller runs `gcraStep` on them for the decision's numbers, so they are core's by
+ * construction and the reply is two numbers.
+ *
+ * KEYS: 1 limit state, 2 adaptive score (only when the request is adaptive). The client's index,
+ * written only when the limit is new, its spec changed or the state would outlive it, is not
+ * a declared key: its name is derived from KEYS[1] ('<prefix>{<client>}:l:<id>' ->
+ * '<prefix>{<client>}:index'). It carries the same hash tag, so it is in the same slot, which
+ * is all Redis Cluster checks; declaring it would cost every decision an argument.
+ * ARGV: 1 now in ms ('' = Redis TIME), 2 cost, 3 capacity, 4 burst, 5 refillPerSecond, 6 the
+ * spec's tag (first letter the algorithm: 't' token bucket, 'g' GCRA); only when adaptive:
+ * 7 min, 8 max, 9 idleHalfLifeMs, 10 longTermAfterMs, 11 longTermMinRequests, 12 longTermBonus.
+ *
+ * Reply: { tat, now } (tat = now when there was no state), and the multiplier third when
+ * adaptive. Integers below 1e14 travel as Redis integers; anything else as a `%.17g` string.
+ *
+ * The state string and the index upkeep are the bucket script's (below). A denial rewrites the
+ * state, for its last-seen time, only when that is a second or more old: a client kept over its
+ * limit costs TIME and GET alone.
+ */
+const BUCKET_CONSUME = `
+local now, pad
+if ARGV[1] == '' then
+  local t = redis.call('TIME')
+  now, pad = t[1] * 1000 + math.floor(t[2] / 1000), 0
+else
+  now, pad = tonumber(ARGV[1]), 3600000
+end
+local cost, capacity, burst, rate = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local mult = 1
+if KEYS[2] then
+  local st = redis.call('HMGET', KEYS[2], 'm', 'f', 'l', 's', 'x')
+  if st[1] then
+    local m = tonumber(st[1])
+    local last = tonumber(st[3])
+    if now > last then m = 1 + (m - 1) * 2 ^ (-(now - last) / tonumber(ARGV[9])) end
+    if tonumber(st[4]) + tonumber(st[5]) >= tonumber(ARGV[11]) and now - tonumber(st[2]) >= tonumber(ARGV[10]) then
+      m = m * tonumber(ARGV[12])
+    end
+    mult = math.min(tonumber(ARGV[8]), math.max(tonumber(ARGV[7]), m))
+    if mult ~= 1 then
+      capacity, burst, rate = capacity * mult, burst * mult, rate * mult
+    end
   end
-  local wait = waitMs(debt - slack)
-  return decision(0, limit, remainingOf(tau - debt + slack, limit), now + wait, math.max(1, wait), 1)
 end
-local ahead = debt + cost * interval
-if ahead <= tau + slack then
-  local newTat = base + cost * interval
-  save(newTat, math.max(1, math.ceil(newTat - now)) + pad, seen)
-  return decision(1, limit, remainingOf(tau - ahead + slack, limit), now + waitMs(ahead - slack), 0, 0)
+local size = capacity + burst
+local interval = 1000 / rate
+local raw = redis.pcall('GET', KEYS[1])
+if type(raw) == 'table' then
+  -- WRONGTYPE: the limit id held another algorithm's state, which core counts as none.
+  redis.call('DEL', KEYS[1])
+  raw = false
 end
-if raw then save(tat, nil, seen) end
-return decision(0, limit, remainingOf(tau - debt + slack, limit), now + waitMs(debt - slack), math.max(1, math.ceil(ahead - tau - slack)), 0)
+local tat, seen, stored, minute, tag = now, now, -1, -1, ''
+if raw then
+  local t, s, e, g = string.match(raw, '^([^|]*)|([^|]*)|([^|]*)|(.*)$')
+  if t then
+    tat, stored, minute, tag = tonumber(t), tonumber(s), tonumber(e), g
+    if stored > now then seen = stored end
+  else
+    tat = tonumber(raw)
+  end
+end
+local spec = ARGV[6]
+-- What to write: the new TAT with a TTL (ttl > 0), the same TAT keeping its TTL (ttl = 0), or
+-- nothing (ttl = nil).
+local x, ttl = tat, nil
+if cost > size + 1e-9 then
+  -- Never allowed. Core's state after it is the TAT read, or now (a full bucket) without one:
+  -- kept, for a clock stepping back.
+  if not raw then
+    ttl = 1 + pad
+  elseif tag ~= spec or not (stored > now - 1000) then
+    ttl = 0
+  end
+else
+  local debt = 0
+  if tat > now then debt = tat - now end
+  if debt + cost * interval <= size * interval + (1e-9 * interval + 1e-3) then
+    if tat > now then x = tat + cost * interval else x = now + cost * interval end
+    ttl = math.max(1, math.ceil(x - now)) + pad
+  elseif raw and (tag ~= spec or not (stored > now - 1000)) then
+    ttl = 0
+  end
+end
+if ttl then
+  if tag ~= spec then
+    -- A new limit or another spec: the index gets the spec as JSON for admin reads, built here
+    -- from the parameters (JavaScript's own number texts, which JSON reads back exactly).
+    local key = KEYS[1]
+    local close = string.find(key, '}', 1, true)
+    local algorithm = 'token-bucket'
+    if string.sub(spec, 1, 1) == 'g' then algorithm = 'gcra' end
+    local adaptive = ''
+    if KEYS[2] then adaptive = '"adaptive":true,' end
+    redis.call('HSET', string.sub(key, 1, close) .. ':index', string.sub(key, close + 2), '{' .. adaptive ..
+      '"spec":{"algorithm":"' .. algorithm .. '","capacity":' .. ARGV[3] .. ',"refillPerSecond":' .. ARGV[5] ..
+      ',"burst":' .. ARGV[4] .. '}}')
+    tag = spec
+    if ttl == 0 and minute < 0 then
+      -- No expiry bound (an older state's bare number): establish one from the state's TTL.
+      ttl = redis.call('PTTL', KEYS[1])
+      if ttl < 1 then ttl = 1 end
+    end
+  end
+  if ttl > 0 and now + ttl > minute * 60000 then
+    -- Both the state and the index must live at least ttl more: extended together, with room
+    -- to spare (see the bucket script).
+    local index = string.sub(KEYS[1], 1, string.find(KEYS[1], '}', 1, true)) .. ':index'
+    local keep = ttl + math.max(ttl, math.min(size * interval, 1e12), 60000)
+    if redis.call('PTTL', index) < keep then redis.call('PEXPIRE', index, keep) end
+    minute = math.floor((now + keep) / 60000)
+    ttl = keep
+  else
+    ttl = 0
+  end
+  -- Integers below 1e14 (times from TIME, whole-ms TATs) as tostring, which is exact for them
+  -- and cheaper than string.format; anything else as %.17g, which round-trips a double.
+  if not (x == math.floor(x) and x < 1e14 and x > -1e14) then x = string.format('%.17g', x) end
+  if seen ~= math.floor(seen) then seen = string.format('%.17g', seen) end
+  local value = x .. '|' .. seen .. '|' .. minute .. '|' .. tag
+  if ttl > 0 then
+    redis.call('SET', KEYS[1], value, 'PX', ttl)
+  else
+    redis.call('SET', KEYS[1], value, 'KEEPTTL')
+  end
+end
+if not (tat == math.floor(tat) and tat < 1e14 and tat > -1e14) then tat = string.format('%.17g', tat) end
+if not (now == math.floor(now) and now < 1e14 and now > -1e14) then now = string.format('%.17g', now) end
+if KEYS[2] then
+  if mult ~= math.floor(mult) then mult = string.format('%.17g', mult) end
+  return { tat, now, mult }
+end
+return { tat, now }
 `;
 
 /** Scales a window limit as core's `scaleSpec`: `max(1, floor(limit * m + 1e-9))`. */
@@ -555,6 +683,7 @@ return { v, redis.call('HGET', KEYS[1], 'd') }
 `;
 
 export const SCRIPTS = {
+  bucketConsume: luaScript('bucket-consume', BUCKET_CONSUME),
   bucket: luaScript('bucket', BUCKET),
   fixedWindow: luaScript('fixed-window', FIXED),
   approximateWindow: luaScript('approximate-window', APPROXIMATE),
