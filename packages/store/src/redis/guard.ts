@@ -26,7 +26,7 @@ export function storeError(error: unknown, what: string): LimiterError {
  * per `ms` instead of once per call.
  */
 export class Deadlines {
-  private queue: Pending[] = [];
+  private readonly queue: Pending[] = [];
   private head = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private readonly tick: number;
@@ -60,7 +60,20 @@ export class Deadlines {
    */
   track(what: string, expire: (error: LimiterError) => void): Pending {
     const pending: Pending = { at: performance.now() + this.ms, what, expire, done: false };
-    this.queue.push(pending);
+    const queue = this.queue;
+    // Calls mostly settle in the order they started: drop the settled ones at the head here, so
+    // the queue holds about what is in flight rather than a whole timeout's worth of calls.
+    let head = this.head;
+    while (head < queue.length && (queue[head] as Pending).done) head++;
+    if (head === queue.length) {
+      queue.length = 0;
+      head = 0;
+    } else if (head > 1024 && head * 2 > queue.length) {
+      queue.splice(0, head);
+      head = 0;
+    }
+    this.head = head;
+    queue.push(pending);
     if (this.timer === undefined) this.arm(this.ms);
     return pending;
   }
@@ -85,17 +98,16 @@ export class Deadlines {
       head++;
     }
     if (head === queue.length) {
-      this.queue = [];
+      queue.length = 0;
       this.head = 0;
       return;
     }
-    // Drop the swept prefix now and then, not on every sweep.
     if (head > 1024 && head * 2 > queue.length) {
-      this.queue = queue.slice(head);
+      queue.splice(0, head);
       head = 0;
     }
     this.head = head;
-    this.arm((this.queue[head] as Pending).at - now);
+    this.arm((queue[head] as Pending).at - now);
   };
 }
 

@@ -184,11 +184,12 @@ function num(value: unknown): number {
   return typeof value === 'number' ? value : Number(value);
 }
 
-/** The last-seen time a raw bucket state (from the READ script) carries, or -Infinity. */
+/** The last-seen time (ms) a raw bucket state (from the READ script) carries, or -Infinity. */
 function seenFrom(raw: unknown): number {
   if (!Array.isArray(raw) || raw[0] !== 'string') return -Infinity;
+  // Whole seconds in the state: the start of that second.
   const part = String(raw[1]).split('|')[1];
-  const seen = part === undefined ? NaN : Number(part);
+  const seen = part === undefined ? NaN : Number(part) * 1000;
   return Number.isFinite(seen) ? seen : -Infinity;
 }
 
@@ -204,7 +205,7 @@ function fields(flat: unknown): Record<string, string> {
 function stateFrom(spec: LimitSpec, raw: unknown): unknown {
   if (!Array.isArray(raw)) return undefined;
   const [type, value] = raw as [string, unknown];
-  // A bucket state is 'tat|seen|indexExpiryMinute|specTag' (or a bare TAT from an older store).
+  // A bucket state is 'tat|seen|expiryMinute|specTag' (or a bare TAT from an older store).
   if (type === 'string') return Number(String(value).split('|', 1)[0]);
   if (type === 'hash') {
     const h = fields(value);
@@ -438,8 +439,10 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     const tail = bucketTailOf(spec, adaptive !== undefined);
     const args: RedisArg[] =
       adaptive === undefined
-        ? [1, layout.limit(tag, limitId), timeArg(), cost, tail[0] as RedisArg, tail[1] as RedisArg, tail[2] as RedisArg, tail[3] as RedisArg]
-        : [2, layout.limit(tag, limitId), layout.score(tag), timeArg(), cost, ...tail, ...adaptiveSlotsOf(adaptive)];
+        ? [1, layout.limit(tag, limitId), cost, tail[0] as RedisArg, tail[1] as RedisArg, tail[2] as RedisArg, tail[3] as RedisArg]
+        : [2, layout.limit(tag, limitId), layout.score(tag), cost, ...tail, ...adaptiveSlotsOf(adaptive)];
+    // Time passed in (tests only) goes last; without it the script reads Redis TIME.
+    if (clock !== undefined) args.push(clock.now());
     return new Promise<StoreDecision>((resolve, reject) => {
       const failed = (error: LimiterError): void => {
         breaker.failed(error, mode);
@@ -451,11 +454,14 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
           if (pending.done) return;
           pending.done = true;
           breaker.succeeded();
-          const r = reply as unknown[];
-          const now = num(r[1]);
+          // 'seconds micros tat[ multiplier]': the same ms as the script computed from TIME's
+          // texts (or the time passed in, with micros '-'), the TAT read ('-': none).
+          const r = String(reply).split(' ');
+          const now = r[1] === '-' ? Number(r[0]) : Number(r[0]) * 1000 + Math.floor(Number(r[1]) / 1000);
           offset = now - localNow();
-          const multiplier = adaptive === undefined ? 1 : num(r[2]);
-          const { decision } = gcraStep(num(r[0]), multiplier === 1 ? spec : (scaleSpec(spec, multiplier) as RateSpec), cost, now);
+          const multiplier = adaptive === undefined ? 1 : Number(r[3]);
+          const tat = r[2] === '-' ? undefined : Number(r[2]);
+          const { decision } = gcraStep(tat, multiplier === 1 ? spec : (scaleSpec(spec, multiplier) as RateSpec), cost, now);
           const out: StoreDecision = {
             allowed: decision.allowed,
             limit: decision.limit,

@@ -105,17 +105,18 @@ end
  * `EPSILON * T + TIME_EPSILON`.
  *
  * The state string is 'tat|seen|expiryMinute|specTag': besides the TAT it carries what would
- * otherwise cost a command on every decision. `seen` is the client's last activity on this limit
- * (admin reads and cleanup take the latest over the index and the states). `expiryMinute` is a
- * time (script clock, in whole minutes, rounded down) before which both this state and the
- * client's index are known to live: they are given their TTLs together, with room to spare, and
- * nothing but DEL shortens either. So while the state needs to live only until before it, a
- * write keeps the state's TTL (SET KEEPTTL, cheaper than setting one) and leaves the index
- * alone. `specTag` says which spec the index holds for this limit id. A decision on a known limit
- * runs TIME, GET and SET only; the index is written when the limit is new or its spec changed,
- * and both TTLs are extended when the state would outlive them. The price: an idle state lives
- * up to the margin (at least a minute) longer than its TAT needs. A bare number (an older
- * store's state) counts as all three unknown.
+ * otherwise cost a command on every decision. `seen` is the client's last activity on this limit,
+ * in whole seconds (Redis TIME's own seconds text: no number formatting on the hot path); admin
+ * reads and cleanup take the latest over the index and the states. `expiryMinute` is a time
+ * (script clock, in whole minutes, rounded down) before which both this state and the client's
+ * index are known to live: they are given their TTLs together, with room to spare, and nothing
+ * but DEL shortens either. So while the state needs to live only until before it, a write keeps
+ * the state's TTL (SET KEEPTTL, cheaper than setting one) and leaves the index alone. `specTag`
+ * says which spec the index holds for this limit id. A decision on a known limit runs TIME, GET
+ * and SET only; the index is written when the limit is new or its spec changed, and both TTLs
+ * are extended when the state would outlive them. The price: an idle state lives up to the
+ * margin (at least a minute) longer than its TAT needs. A bare number (an older store's state)
+ * counts as all three unknown.
  */
 const BUCKET = `${head(3)}
 local TIME_EPS = 1e-3
@@ -132,12 +133,13 @@ local slack = EPS * interval + TIME_EPS
 local raw = redis.pcall('GET', KEYS[1])
 if foreign(raw, false) then raw = false end
 local tat = now
-local seen, stored, known, tag = now, -1, -1, ''
+-- Last-seen times are whole seconds (see BUCKET_CONSUME).
+local seen, stored, known, tag = math.floor(now / 1000), -1, -1, ''
 if raw then
   local t, s, e, g = string.match(raw, '^([^|]*)|([^|]*)|([^|]*)|(.*)$')
   if t then
     tat, stored, known, tag = tonumber(t), tonumber(s), tonumber(e) * 60000, g
-    if stored > now then seen = stored end
+    if stored > seen then seen = stored end
   else
     tat = tonumber(raw)
   end
@@ -218,7 +220,8 @@ error('bucket: unknown op ' .. op)
 /**
  * The hot path: a consume on a token bucket or GCRA, plain or adaptive. Flat and separate from
  * the shared head because Redis runs scripts on one thread and this one runs for nearly every
- * decision: Redis TIME, GET and SET on a known limit, no closures, no tables but the reply.
+ * decision: Redis TIME, GET and SET KEEPTTL on a known limit, no closures, no table but the
+ * reply, few arguments (each costs Redis time too).
  *
  * The script only decides whether core's `gcraStep` admits (the same comparisons, in the same
  * double arithmetic) and writes the new state. It replies with the state it read and the time,
@@ -230,37 +233,49 @@ error('bucket: unknown op ' .. op)
  * a declared key: its name is derived from KEYS[1] ('<prefix>{<client>}:l:<id>' ->
  * '<prefix>{<client>}:index'). It carries the same hash tag, so it is in the same slot, which
  * is all Redis Cluster checks; declaring it would cost every decision an argument.
- * ARGV: 1 now in ms ('' = Redis TIME), 2 cost, 3 capacity, 4 burst, 5 refillPerSecond, 6 the
- * spec's tag (first letter the algorithm: 't' token bucket, 'g' GCRA); only when adaptive:
- * 7 min, 8 max, 9 idleHalfLifeMs, 10 longTermAfterMs, 11 longTermMinRequests, 12 longTermBonus.
+ * ARGV: 1 cost, 2 capacity, 3 burst, 4 refillPerSecond, 5 the spec's tag (first letter the
+ * algorithm: 't' token bucket, 'g' GCRA); when adaptive, 6 min, 7 max, 8 idleHalfLifeMs,
+ * 9 longTermAfterMs, 10 longTermMinRequests, 11 longTermBonus; last, only with time passed in
+ * (tests), now in ms (else Redis TIME). TTLs, which Redis counts on its own clock, are then
+ * padded by an hour so injected time cannot outrun them.
  *
- * Reply: { tat, now } (tat = now when there was no state), and the multiplier third when
- * adaptive. Integers below 1e14 travel as Redis integers; anything else as a `%.17g` string.
+ * Reply: { seconds, microseconds } of Redis TIME (or the injected ms and ''), then the TAT read
+ * as its stored text (nil when there was none, which core reads as now), then, when adaptive,
+ * the multiplier (an integer, or a `%.17g` string). Texts passed through, rather than numbers
+ * formatted, because Lua formats numbers slowly and Redis runs scripts on one thread.
  *
- * The state string and the index upkeep are the bucket script's (below). A denial rewrites the
- * state, for its last-seen time, only when that is a second or more old: a client kept over its
- * limit costs TIME and GET alone.
+ * The state string and the index upkeep are the bucket script's (below). `seen` is the time of
+ * the last write. A denial rewrites the state, for its last-seen time, only when that is a second
+ * or more old: a client kept over its limit costs TIME and GET alone.
  */
 const BUCKET_CONSUME = `
-local now, pad
-if ARGV[1] == '' then
-  local t = redis.call('TIME')
-  now, pad = t[1] * 1000 + math.floor(t[2] / 1000), 0
+local given = 6
+if KEYS[2] then given = 12 end
+-- The time as texts, for the reply: Redis TIME's seconds and microseconds (the caller computes
+-- the same ms as here), or the injected ms and '-'; and the whole second, for last-seen times.
+local now, pad, second, micros, sec
+if ARGV[given] then
+  now, pad = tonumber(ARGV[given]), 3600000
+  second, micros = ARGV[given], '-'
+  sec = tostring(math.floor(now / 1000))
 else
-  now, pad = tonumber(ARGV[1]), 3600000
+  local t = redis.call('TIME')
+  second, micros = t[1], t[2]
+  sec = second
+  now, pad = second * 1000 + math.floor(micros / 1000), 0
 end
-local cost, capacity, burst, rate = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local cost, capacity, burst, rate = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local mult = 1
 if KEYS[2] then
   local st = redis.call('HMGET', KEYS[2], 'm', 'f', 'l', 's', 'x')
   if st[1] then
     local m = tonumber(st[1])
     local last = tonumber(st[3])
-    if now > last then m = 1 + (m - 1) * 2 ^ (-(now - last) / tonumber(ARGV[9])) end
-    if tonumber(st[4]) + tonumber(st[5]) >= tonumber(ARGV[11]) and now - tonumber(st[2]) >= tonumber(ARGV[10]) then
-      m = m * tonumber(ARGV[12])
+    if now > last then m = 1 + (m - 1) * 2 ^ (-(now - last) / tonumber(ARGV[8])) end
+    if tonumber(st[4]) + tonumber(st[5]) >= tonumber(ARGV[10]) and now - tonumber(st[2]) >= tonumber(ARGV[9]) then
+      m = m * tonumber(ARGV[11])
     end
-    mult = math.min(tonumber(ARGV[8]), math.max(tonumber(ARGV[7]), m))
+    mult = math.min(tonumber(ARGV[7]), math.max(tonumber(ARGV[6]), m))
     if mult ~= 1 then
       capacity, burst, rate = capacity * mult, burst * mult, rate * mult
     end
@@ -274,26 +289,26 @@ if type(raw) == 'table' then
   redis.call('DEL', KEYS[1])
   raw = false
 end
-local tat, seen, stored, minute, tag = now, now, -1, -1, ''
+local tat, text, seen, expiry, minute, tag = now, false, '', '', -1, ''
 if raw then
   local t, s, e, g = string.match(raw, '^([^|]*)|([^|]*)|([^|]*)|(.*)$')
   if t then
-    tat, stored, minute, tag = tonumber(t), tonumber(s), tonumber(e), g
-    if stored > now then seen = stored end
+    tat, text, seen, expiry, tag = tonumber(t), t, s, e, g
+    minute = tonumber(e)
   else
-    tat = tonumber(raw)
+    tat, text = tonumber(raw), raw
   end
 end
-local spec = ARGV[6]
+local spec = ARGV[5]
 -- What to write: the new TAT with a TTL (ttl > 0), the same TAT keeping its TTL (ttl = 0), or
--- nothing (ttl = nil).
+-- nothing (ttl = nil). A denial writes only to record activity in a new second.
 local x, ttl = tat, nil
 if cost > size + 1e-9 then
   -- Never allowed. Core's state after it is the TAT read, or now (a full bucket) without one:
   -- kept, for a clock stepping back.
   if not raw then
     ttl = 1 + pad
-  elseif tag ~= spec or not (stored > now - 1000) then
+  elseif tag ~= spec or seen ~= sec then
     ttl = 0
   end
 else
@@ -302,7 +317,7 @@ else
   if debt + cost * interval <= size * interval + (1e-9 * interval + 1e-3) then
     if tat > now then x = tat + cost * interval else x = now + cost * interval end
     ttl = math.max(1, math.ceil(x - now)) + pad
-  elseif raw and (tag ~= spec or not (stored > now - 1000)) then
+  elseif raw and (tag ~= spec or seen ~= sec) then
     ttl = 0
   end
 end
@@ -317,8 +332,8 @@ if ttl then
     local adaptive = ''
     if KEYS[2] then adaptive = '"adaptive":true,' end
     redis.call('HSET', string.sub(key, 1, close) .. ':index', string.sub(key, close + 2), '{' .. adaptive ..
-      '"spec":{"algorithm":"' .. algorithm .. '","capacity":' .. ARGV[3] .. ',"refillPerSecond":' .. ARGV[5] ..
-      ',"burst":' .. ARGV[4] .. '}}')
+      '"spec":{"algorithm":"' .. algorithm .. '","capacity":' .. ARGV[2] .. ',"refillPerSecond":' .. ARGV[4] ..
+      ',"burst":' .. ARGV[3] .. '}}')
     tag = spec
     if ttl == 0 and minute < 0 then
       -- No expiry bound (an older state's bare number): establish one from the state's TTL.
@@ -332,29 +347,32 @@ if ttl then
     local index = string.sub(KEYS[1], 1, string.find(KEYS[1], '}', 1, true)) .. ':index'
     local keep = ttl + math.max(ttl, math.min(size * interval, 1e12), 60000)
     if redis.call('PTTL', index) < keep then redis.call('PEXPIRE', index, keep) end
-    minute = math.floor((now + keep) / 60000)
+    expiry = math.floor((now + keep) / 60000)
     ttl = keep
   else
     ttl = 0
   end
-  -- Integers below 1e14 (times from TIME, whole-ms TATs) as tostring, which is exact for them
-  -- and cheaper than string.format; anything else as %.17g, which round-trips a double.
-  if not (x == math.floor(x) and x < 1e14 and x > -1e14) then x = string.format('%.17g', x) end
-  if seen ~= math.floor(seen) then seen = string.format('%.17g', seen) end
-  local value = x .. '|' .. seen .. '|' .. minute .. '|' .. tag
+  -- Texts kept as they were read where they did not change; numbers formatted as tostring when
+  -- they are integers below 1e14 (exact, and cheaper) and as %.17g otherwise (round-trips).
+  if x == tat and text then
+    x = text
+  elseif not (x == math.floor(x) and x < 1e14 and x > -1e14) then
+    x = string.format('%.17g', x)
+  end
+  local value = x .. '|' .. sec .. '|' .. expiry .. '|' .. tag
   if ttl > 0 then
     redis.call('SET', KEYS[1], value, 'PX', ttl)
   else
     redis.call('SET', KEYS[1], value, 'KEEPTTL')
   end
 end
-if not (tat == math.floor(tat) and tat < 1e14 and tat > -1e14) then tat = string.format('%.17g', tat) end
-if not (now == math.floor(now) and now < 1e14 and now > -1e14) then now = string.format('%.17g', now) end
+-- One text (a table reply costs Redis more): 'seconds micros tat[ multiplier]', the TAT as it
+-- was stored ('-' when there was none, which core reads as now).
 if KEYS[2] then
   if mult ~= math.floor(mult) then mult = string.format('%.17g', mult) end
-  return { tat, now, mult }
+  return second .. ' ' .. micros .. ' ' .. (text or '-') .. ' ' .. mult
 end
-return { tat, now }
+return second .. ' ' .. micros .. ' ' .. (text or '-')
 `;
 
 /** Scales a window limit as core's `scaleSpec`: `max(1, floor(limit * m + 1e-9))`. */
@@ -650,13 +668,14 @@ if ARGV[2] ~= '' then
   local cutoff = now - tonumber(ARGV[2])
   local seen = redis.call('HGET', KEYS[1], '_seen')
   if seen and tonumber(seen) > cutoff then return 0 end
-  -- Bucket states carry their own last-seen time ('tat|seen|...'): the index is not written on
-  -- every decision.
+  -- Bucket states carry their own last-seen time ('tat|seen|...', whole seconds, so the client
+  -- may have been active until the end of that second): the index is not written on every
+  -- decision.
   for i = 3, #KEYS do
     local v = redis.pcall('GET', KEYS[i])
     if type(v) == 'string' then
       local s = string.match(v, '^[^|]*|([^|]*)|')
-      if s and tonumber(s) > cutoff then return 0 end
+      if s and (tonumber(s) + 1) * 1000 > cutoff then return 0 end
     end
   end
 end
