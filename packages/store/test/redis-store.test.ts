@@ -44,8 +44,8 @@ describe('redis store scripts', () => {
     expect(Object.fromEntries(Object.entries(SCRIPTS).map(([name, s]) => [name, s.sha]))).toMatchInlineSnapshot(`
       {
         "approximateWindow": "f5b067a4bda640c9c479c54e923d99d590af01c9",
-        "bucket": "e4eba1e6fac1d896f7f2c222e48718a8348f0945",
-        "bucketConsume": "f36ca0b0103d212aac5f244615bb31ae209f9a9a",
+        "bucket": "493d8c2465c1913aabf41ff58fa47f674aac3af0",
+        "bucketConsume": "eab6de19377d937d032bea775121e822cb2f4ee4",
         "configGet": "61fded42bd4c4d6265be38642a86db802a68396d",
         "configSet": "94b9a075442b7dddfb1b2097e1473a259a76cf27",
         "delete": "1b02ad3209b8d544ea5c9824fd6c156816ec5457",

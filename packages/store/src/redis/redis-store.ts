@@ -47,7 +47,8 @@ export interface RedisStoreOptions {
   /**
    * Longest wait for Redis per call, in ms; then the call counts as failed and `onStoreError`
    * answers it. Redis answers a decision in well under 1 ms on a healthy network, so 100 ms is
-   * an outage, not a slow request, and it bounds the latency an outage adds to a request.
+   * an outage, not a slow request, and it bounds the latency an outage adds to a request (one
+   * shared timer sweeps the deadlines, so a call fails up to `timeoutMs / 8` after it).
    * At most 2^31 - 1 (what a timer can wait).
    * @default 100
    */
@@ -403,7 +404,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   const bucketTailOf = (spec: RateSpec, adaptive: boolean): readonly RedisArg[] => {
     let held = bucketTails.get(spec);
     if (held === undefined) {
-      const base = [spec.capacity, spec.burst, spec.refillPerSecond];
+      // As texts, once: the client would format the numbers on every call (the same texts).
+      const base = [String(spec.capacity), String(spec.burst), String(spec.refillPerSecond)];
       held = [
         [...base, specArgs(spec, false).tag],
         [...base, specArgs(spec, true).tag],
