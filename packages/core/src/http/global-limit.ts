@@ -11,7 +11,7 @@ import { withSkip } from './skip.js';
 import { createErrorLog } from './log-throttle.js';
 import { createDenialNotifier, type DenialNotifier, type NotifyOptions } from './notify.js';
 import type { DecisionEvent, HttpHooks, HttpRequest, HttpVerdict } from './types.js';
-import { unavailableVerdict, verdictOf } from './verdict.js';
+import { admittedVerdicts, unavailableVerdict, verdictOf } from './verdict.js';
 
 const HEADER_STYLES: readonly HeaderStyle[] = ['legacy', 'draft', 'both', 'none'];
 
@@ -133,6 +133,7 @@ export function createHttpLimiter<R>(options: HttpLimiterOptions<R>): HttpLimite
   const usesNow = style === 'draft' || style === 'both';
   const storeNow = (): number => (!usesNow ? 0 : store.now ? store.now() : clock.now());
   const warnForwarded = createForwardedWarning(logger);
+  const admitted = admittedVerdicts(style);
 
   const event = (
     request: HttpRequest,
@@ -161,19 +162,18 @@ export function createHttpLimiter<R>(options: HttpLimiterOptions<R>): HttpLimite
     if (decision.allowed) {
       if (ledgerEnabled()) {
         const consume = limiter.adaptive
-        ? { key: result.key, spec: limiter.specFor(result), cost: result.cost, adaptive: limiter.adaptive }
-        : { key: result.key, spec: limiter.specFor(result), cost: result.cost };
+          ? { key: result.key, spec: limiter.specFor(result), cost: result.cost, adaptive: limiter.adaptive }
+          : { key: result.key, spec: limiter.specFor(result), cost: result.cost };
         noteTaken(raw as object, store, consume);
       }
-    } else {
-      if (onLimited) safely(logger, () => onLimited(raw, event(request, result, latencyClock.now() - startedAt, undefined)));
-      if (notifier) notifier(result.key, 'global');
-      if (limiter.adaptive && ignoredRetryAfter(result.key, decision.retryAfter)) record(result.key, 429);
+      // An admitted request's response judges the client (our own 429 is judged below, once).
+      return admitted(decision, storeNow(), result.userType, undefined, limiter.adaptive ? result.key : undefined);
     }
-    // An admitted request's response judges the client; our own 429 is judged above, once.
-    const recordKey = limiter.adaptive && decision.allowed ? result.key : undefined;
-    const verdict = verdictOf(decision, { style, now: storeNow(), userType: result.userType }, recordKey);
-    if (decision.allowed || !ledgerEnabled()) return verdict;
+    if (onLimited) safely(logger, () => onLimited(raw, event(request, result, latencyClock.now() - startedAt, undefined)));
+    if (notifier) notifier(result.key, 'global');
+    if (limiter.adaptive && ignoredRetryAfter(result.key, decision.retryAfter)) record(result.key, 429);
+    const verdict = verdictOf(decision, { style, now: storeNow(), userType: result.userType }, undefined);
+    if (!ledgerEnabled()) return verdict;
     // Denied after a route limit mounted earlier admitted this request: give that back, so limits compose in either order.
     const refunded = refundTaken(raw as object);
     return isThenable(refunded) ? refunded.then(() => verdict) : verdict;

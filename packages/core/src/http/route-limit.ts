@@ -13,7 +13,7 @@ import { withSkip } from './skip.js';
 import { createErrorLog, createOncePer } from './log-throttle.js';
 import { createDenialNotifier, type NotifyOptions } from './notify.js';
 import type { DecisionEvent, HttpHooks, HttpRequest, HttpVerdict } from './types.js';
-import { unavailableVerdict, verdictOf } from './verdict.js';
+import { admittedVerdicts, unavailableVerdict, verdictOf } from './verdict.js';
 
 /** The algorithm a route limit runs. Sliding window (exact) is seed 1's. */
 export type RouteLimitAlgorithm = 'sliding-window' | 'fixed-window' | 'token-bucket' | 'gcra';
@@ -169,6 +169,7 @@ export function createRouteLimit<R>(options: RouteLimitOptions<R>): RouteLimit<R
   // Only the draft headers state a time relative to now; legacy ones are absolute. Skip the clock read otherwise.
   const usesNow = style === 'draft' || style === 'both';
   const storeNow = (): number => (!usesNow ? 0 : store.now ? store.now() : clock.now());
+  const admitted = admittedVerdicts(style);
   enableLedger();
 
   const ipOf = (request: HttpRequest): string =>
@@ -237,7 +238,7 @@ export function createRouteLimit<R>(options: RouteLimitOptions<R>): RouteLimit<R
           rule = rules[i] as CompiledRule<R>;
         }
       }
-      return verdictOf(tightest, { style, now, windowSeconds: rule.windowSeconds }, undefined);
+      return admitted(tightest, now, undefined, rule.windowSeconds, undefined);
     }
     const index = composed.deniedBy;
     const decision = composed.decisions[index] as StoreDecision;

@@ -42,6 +42,87 @@ export function verdictOf(decision: Decision, context: VerdictContext, recordKey
   return { allowed: false, status: 429, headers, body, recordKey };
 }
 
+/**
+ * Words an admitted decision: `verdictOf(decision, { style, now, userType, windowSeconds }, recordKey)`
+ * with the context passed flat, so the hot path builds no context object.
+ */
+export type AdmittedVerdict = (
+  decision: Decision,
+  now: number,
+  userType: UserType | undefined,
+  windowSeconds: number | undefined,
+  recordKey: string | undefined,
+) => HttpVerdict;
+
+const MAX_DIGITS = Number.MAX_SAFE_INTEGER;
+
+/** As the policy's header digits: floor for finite values >= 0, '0' for anything else. */
+function digits(n: number): string {
+  if (!(n >= 0)) return '0';
+  return n >= MAX_DIGITS ? String(MAX_DIGITS) : String(Math.floor(n));
+}
+
+/**
+ * The words of admitted decisions for one header style: what {@link verdictOf} answers, built
+ * for the path every admitted request takes. The default legacy style gets its headers from one
+ * object literal rather than through `rateLimitHeaders`, and reuses the limit, reset and user-type
+ * strings while they do not change (from one request to the next they rarely do). The other
+ * styles go through `verdictOf`. A property test pins the output to `verdictOf`'s.
+ *
+ * @example
+ * const admitted = admittedVerdicts('legacy');
+ * const verdict = admitted(decision, 0, 'anonymous', undefined, 'ip:203.0.113.9');
+ */
+export function admittedVerdicts(style: HeaderStyle): AdmittedVerdict {
+  if (style === 'none') {
+    return (_decision, _now, _userType, _windowSeconds, recordKey) => ({
+      allowed: true,
+      status: 200,
+      headers: NO_HEADERS,
+      body: undefined,
+      recordKey,
+    });
+  }
+  if (style !== 'legacy') {
+    return (decision, now, userType, windowSeconds, recordKey) =>
+      verdictOf(decision, { style, now, userType, windowSeconds }, recordKey);
+  }
+  let limit = Number.NaN;
+  let limitText = '0';
+  let resetSeconds = Number.NaN;
+  let resetText = '0';
+  let lastUserType: string | undefined;
+  let userTypeText = '';
+  return (decision, _now, userType, _windowSeconds, recordKey) => {
+    if (decision.limit !== limit) {
+      limit = decision.limit;
+      limitText = digits(limit);
+    }
+    const reset = Math.ceil(decision.resetAt / 1000);
+    if (reset !== resetSeconds) {
+      resetSeconds = reset;
+      resetText = digits(reset);
+    }
+    const remaining = digits(decision.remaining);
+    if (userType === undefined) {
+      const headers = { 'X-RateLimit-Limit': limitText, 'X-RateLimit-Remaining': remaining, 'X-RateLimit-Reset': resetText };
+      return { allowed: true, status: 200, headers, body: undefined, recordKey };
+    }
+    if (userType !== lastUserType) {
+      lastUserType = userType;
+      // As the policy's token(): visible ASCII only, so a header value can never be malformed.
+      userTypeText = userType.replace(/[^\x21-\x7e]/g, '');
+    }
+    const headers = {
+      'X-RateLimit-Limit': limitText,
+      'X-RateLimit-Remaining': remaining,
+      'X-RateLimit-Reset': resetText,
+      'X-RateLimit-UserType': userTypeText,
+    };
+    return { allowed: true, status: 200, headers, body: undefined, recordKey };
+  };
+}
+
 function headerOptions(context: VerdictContext): RateLimitHeadersOptions {
   const { style, now, userType, windowSeconds } = context;
   if (userType === undefined) return windowSeconds === undefined ? { style, now } : { style, now, windowSeconds };
