@@ -5,21 +5,28 @@ import { noteDenied, type HttpRequest, type HttpVerdict } from '@micboard/limite
 export function toHttpRequest(ctx: Koa.Context, userId: string | undefined): HttpRequest {
   // @koa/router records the matched pattern here.
   const matched = (ctx as { _matchedRoute?: unknown })._matchedRoute;
+  // Read through ctx.request and ctx.req rather than ctx's delegating getters: one call each instead of two.
+  const request = ctx.request;
+  // koa's ip honours app.proxy (X-Forwarded-For only when proxies are trusted); '' when unknown.
+  const ip = request.ip;
   return {
-    method: ctx.method,
-    path: ctx.path,
-    // koa's ctx.ip honours app.proxy (X-Forwarded-For only when proxies are trusted); '' when unknown.
-    ip: ctx.ip === '' ? undefined : ctx.ip,
-    headers: ctx.headers,
+    method: ctx.req.method as string,
+    path: request.path,
+    ip: ip === '' ? undefined : ip,
+    headers: ctx.req.headers,
     route: typeof matched === 'string' ? matched : undefined,
     trustProxy: ctx.app.proxy === true,
     userId,
   };
 }
 
-/** Sets the verdict's headers on the response. */
+/** Sets the verdict's headers on the response (none once the headers went out, as `ctx.set` does). */
 export function setHeaders(ctx: Koa.Context, headers: Readonly<Record<string, string>>): void {
-  for (const name in headers) ctx.set(name, headers[name] as string);
+  // Straight to node's setHeader: for a string value that is all ctx.set does, but koa 3's set
+  // first builds arrays and closures for every call, which cost more than the whole decision.
+  const res = ctx.res;
+  if (res.headersSent) return;
+  for (const name in headers) res.setHeader(name, headers[name] as string);
 }
 
 /** Answers a denied request: status, headers and the JSON body. */
