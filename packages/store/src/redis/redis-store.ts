@@ -82,6 +82,15 @@ export interface RedisStoreOptions {
   /** Where the store logs (outages, risky client options). @default silentLogger */
   readonly logger?: Logger;
   /**
+   * Outcomes given to {@link RedisStore.note} wait in this process for the client's next
+   * adaptive token-bucket or GCRA decision, which applies them in the same round trip. At most
+   * `maxKeys` clients hold some (the oldest is written when one more comes); a client with
+   * `perKey` waiting has them written at once; every `flushMs` ms what still waits is written
+   * (pipelined record calls), and so on `close()`.
+   * @default { maxKeys: 10_000, perKey: 8, flushMs: 1000 }
+   */
+  readonly notes?: { readonly maxKeys?: number; readonly perKey?: number; readonly flushMs?: number };
+  /**
    * TESTS ONLY: pass this clock's time into the scripts instead of Redis `TIME`. In production
    * leave it unset: Redis time is what lets instances with skewed clocks share one budget.
    * @default undefined (Redis `TIME`)
@@ -96,7 +105,14 @@ export interface RedisStore extends Store {
   configVersion(): Promise<number>;
   /** Whether the store currently treats Redis as unreachable. */
   readonly degraded: boolean;
-  /** Releases the fallback store and caches (never the Redis client). */
+  /**
+   * {@link Store.record} without a round trip of its own: the outcome waits in this process and
+   * goes to Redis with the client's next adaptive token-bucket or GCRA `consume` (applied before
+   * that decision, in order, as `record` would at that time), or within `notes.flushMs`. `get`
+   * and `reset` write the client's waiting outcomes first; `close` writes them all.
+   */
+  note(key: string, outcome: Outcome, adaptive: AdaptiveConfig): void;
+  /** Writes waiting outcomes, then releases the fallback store and caches (never the Redis client). */
   close(): Promise<void>;
 }
 
@@ -109,6 +125,18 @@ const DEFAULT_SCORE_TTL_MS = 604_800_000;
 const DEFAULT_LIMIT_ID = 'default';
 const RESERVE_LIMIT_ID = 'reserve';
 const DEFAULT_PAGE = 100;
+const DEFAULT_NOTE_KEYS = 10_000;
+const DEFAULT_NOTE_PER_KEY = 8;
+const DEFAULT_NOTE_FLUSH_MS = 1000;
+const OUTCOME_LETTER: Readonly<Record<Outcome, string>> = { success: 's', failure: 'f', neutral: 'n' };
+const LETTER_OUTCOME: Readonly<Record<string, Outcome>> = { s: 'success', f: 'failure', n: 'neutral' };
+
+/** Outcomes noted for one client, waiting for its next adaptive decision. */
+interface Noted {
+  readonly adaptive: AdaptiveConfig;
+  /** One letter per outcome, in order ('s', 'f', 'n'). */
+  outcomes: string;
+}
 
 /** Which script runs a spec. */
 function scriptOf(spec: LimitSpec): LuaScript {
@@ -281,6 +309,15 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     throw invalidOption('blockedCache', options.blockedCache, 'a boolean or { maxKeys }');
   }
 
+  const notes = options.notes ?? {};
+  if (typeof notes !== 'object' || notes === null) throw invalidOption('notes', notes, 'an object { maxKeys, perKey, flushMs }');
+  const noteKeys = notes.maxKeys ?? DEFAULT_NOTE_KEYS;
+  if (!Number.isInteger(noteKeys) || noteKeys < 1) throw invalidOption('notes.maxKeys', noteKeys, 'an integer of at least 1');
+  const notePerKey = notes.perKey ?? DEFAULT_NOTE_PER_KEY;
+  if (!Number.isInteger(notePerKey) || notePerKey < 1) throw invalidOption('notes.perKey', notePerKey, 'an integer of at least 1');
+  const noteFlushMs = checkPositive('notes.flushMs', notes.flushMs ?? DEFAULT_NOTE_FLUSH_MS);
+  if (noteFlushMs > 2_147_483_647) throw invalidOption('notes.flushMs', noteFlushMs, 'at most 2147483647 ms');
+
   const layout = new KeyLayout(prefix);
   const scripts = client as unknown as ScriptCaller;
   // Local time: for the blocked cache and the breaker (durations only), and now() between calls.
@@ -443,6 +480,22 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       adaptive === undefined
         ? [1, layout.limit(tag, limitId), cost, tail[0] as RedisArg, tail[1] as RedisArg, tail[2] as RedisArg, tail[3] as RedisArg]
         : [2, layout.limit(tag, limitId), layout.score(tag), cost, ...tail, ...adaptiveSlotsOf(adaptive)];
+    // Outcomes noted for this client go with this decision; given back if it fails.
+    let carried: Noted | undefined;
+    if (adaptive !== undefined && noted.size > 0) {
+      carried = noted.get(key);
+      if (carried !== undefined) {
+        noted.delete(key);
+        if (carried.adaptive === adaptive) {
+          args.push(carried.outcomes, adaptive.successStep, adaptive.failureFactor, scoreTtlMs, configText(adaptive));
+        } else {
+          // Noted under another config: written on their own, before this decision (same
+          // connection, so Redis runs them first).
+          writeNoted(key, carried);
+          carried = undefined;
+        }
+      }
+    }
     // Time passed in (tests only) goes last; without it the script reads Redis TIME.
     if (clock !== undefined) args.push(clock.now());
     return new Promise<StoreDecision>((resolve, reject) => {
@@ -479,10 +532,56 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
         (error: unknown) => {
           if (pending.done) return;
           pending.done = true;
+          if (carried !== undefined) renote(key, carried);
           failed(storeError(error, 'consume'));
         },
       );
     });
+  };
+
+  // Noted outcomes (see RedisStore.note), by client key, oldest first.
+  const noted = new Map<string, Noted>();
+  let noteTimer: ReturnType<typeof setInterval> | undefined;
+  const configTexts = new WeakMap<AdaptiveConfig, string>();
+  const configText = (adaptive: AdaptiveConfig): string => {
+    let text = configTexts.get(adaptive);
+    if (text === undefined) {
+      text = JSON.stringify(adaptive);
+      configTexts.set(adaptive, text);
+    }
+    return text;
+  };
+  /** Writes one client's noted outcomes with record calls, in order; settles when all have. */
+  const writeNoted = (key: string, entry: Noted): Promise<unknown> => {
+    const writes: Promise<unknown>[] = [];
+    for (const letter of entry.outcomes) {
+      // record answers failures by the store's mode; a rejection ('throw') is dropped here, as
+      // `note` promises no answer.
+      writes.push(Promise.resolve(store.record(key, LETTER_OUTCOME[letter] as Outcome, entry.adaptive)).catch(() => undefined));
+    }
+    return Promise.all(writes);
+  };
+  const flushNoted = (key: string): Promise<unknown> => {
+    const entry = noted.get(key);
+    if (entry === undefined) return Promise.resolve();
+    noted.delete(key);
+    return writeNoted(key, entry);
+  };
+  const flushAllNoted = (): Promise<unknown> => {
+    // Taken out first: record() writes a client's noted outcomes before its own.
+    const all = [...noted];
+    noted.clear();
+    return Promise.all(all.map(([key, entry]) => writeNoted(key, entry)));
+  };
+  /** Puts outcomes back (a decision that carried them failed), ahead of any noted since. */
+  const renote = (key: string, entry: Noted): void => {
+    const later = noted.get(key);
+    if (later !== undefined && later.adaptive === entry.adaptive) {
+      later.outcomes = entry.outcomes + later.outcomes;
+    } else {
+      if (later !== undefined) void writeNoted(key, later);
+      noted.set(key, { adaptive: entry.adaptive, outcomes: entry.outcomes });
+    }
   };
 
   const decode = (reply: unknown): StoreDecision => {
@@ -618,6 +717,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
         if (hit !== undefined) return Promise.resolve(hit);
       }
       if (spec.algorithm === 'token-bucket' || spec.algorithm === 'gcra') return consumeBucket(request, spec, limitId);
+      // Only the bucket script carries noted outcomes: written first here (sent before this call).
+      if (request.adaptive !== undefined && noted.size > 0) void flushNoted(request.key);
       return guarded(
         'consume',
         async () => {
@@ -634,6 +735,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       const spec = checkSpec(request.spec);
       checkCost(request.cost);
       const limitId = request.limitId ?? DEFAULT_LIMIT_ID;
+      // The refund reads the score (a scaled limit): noted outcomes are written first.
+      if (request.adaptive !== undefined && noted.size > 0) void flushNoted(request.key);
       return guarded(
         'refund',
         async () => {
@@ -678,6 +781,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
         throw invalidOption('outcome', outcome, 'one of "success", "failure", "neutral"');
       }
       const tag = layout.tag(key);
+      // Outcomes noted earlier go first, in order (sent before this call).
+      if (noted.size > 0) void flushNoted(key);
       return guarded(
         'record',
         async () => {
@@ -705,12 +810,47 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       );
     },
 
+    note(key: string, outcome: Outcome, adaptive: AdaptiveConfig): void {
+      const letter = OUTCOME_LETTER[outcome];
+      if (letter === undefined || !Object.hasOwn(OUTCOME_LETTER, outcome)) {
+        throw invalidOption('outcome', outcome, 'one of "success", "failure", "neutral"');
+      }
+      let entry = noted.get(key);
+      if (entry !== undefined && entry.adaptive !== adaptive) {
+        noted.delete(key);
+        void writeNoted(key, entry);
+        entry = undefined;
+      }
+      if (entry === undefined) {
+        if (noted.size >= noteKeys) {
+          // Full: the oldest client's outcomes go to Redis now.
+          const oldest = noted.keys().next().value as string;
+          void flushNoted(oldest);
+        }
+        entry = { adaptive, outcomes: '' };
+        noted.set(key, entry);
+      }
+      entry.outcomes += letter;
+      if (entry.outcomes.length >= notePerKey) void flushNoted(key);
+      if (noteTimer === undefined) {
+        noteTimer = setInterval(() => {
+          void flushAllNoted();
+        }, noteFlushMs);
+        noteTimer.unref?.();
+      }
+    },
+
     get(key: string): Promise<ClientSnapshot | undefined> {
-      return admin('get', () => snapshot(key));
+      return admin('get', async () => {
+        await flushNoted(key);
+        return snapshot(key);
+      });
     },
 
     reset(key: string): Promise<boolean> {
       blocked?.forget(key);
+      // Everything of the client goes; its waiting outcomes too.
+      noted.delete(key);
       return admin('reset', async () => {
         const keys = await clientKeys(key);
         const deleted = await call('reset', SCRIPTS.delete, keys, [timeArg(), '']);
@@ -807,6 +947,9 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     },
 
     async close(): Promise<void> {
+      if (noteTimer !== undefined) clearInterval(noteTimer);
+      noteTimer = undefined;
+      await flushAllNoted();
       blocked?.clear();
       if (ownsFallback) await fallback?.close?.();
     },

@@ -236,8 +236,12 @@ error('bucket: unknown op ' .. op)
  * is all Redis Cluster checks; declaring it would cost every decision an argument.
  * ARGV: 1 cost, 2 capacity, 3 burst, 4 refillPerSecond, 5 the spec's tag (first letter the
  * algorithm: 't' token bucket, 'g' GCRA); when adaptive, 6 min, 7 max, 8 idleHalfLifeMs,
- * 9 longTermAfterMs, 10 longTermMinRequests, 11 longTermBonus; last, only with time passed in
- * (tests), now in ms (else Redis TIME). TTLs, which Redis counts on its own clock, are then
+ * 9 longTermAfterMs, 10 longTermMinRequests, 11 longTermBonus, and only when the store holds
+ * outcomes noted for the client (see the store's `note`), 12 those outcomes in order ('s'
+ * success, 'f' failure, 'n' neutral), 13 successStep, 14 failureFactor, 15 score TTL in ms,
+ * 16 the adaptive config (JSON, for admin reads): they are applied to the score first, as the
+ * record script would at this time; last, only with time passed in (tests), now in ms (else
+ * Redis TIME). TTLs, which Redis counts on its own clock, are then
  * padded by an hour so injected time cannot outrun them.
  *
  * Reply: { seconds, microseconds } of Redis TIME (or the injected ms and ''), then the TAT read
@@ -251,7 +255,10 @@ error('bucket: unknown op ' .. op)
  */
 const BUCKET_CONSUME = `
 local given = 6
-if KEYS[2] then given = 12 end
+if KEYS[2] then
+  given = 12
+  if #ARGV >= 16 then given = 17 end
+end
 -- The time as texts, for the reply: Redis TIME's seconds and microseconds (the caller computes
 -- the same ms as here), or the injected ms and '-'; and the whole second, for last-seen times.
 local now, pad, second, micros, sec
@@ -268,7 +275,46 @@ end
 local cost, capacity, burst, rate = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local mult = 1
 if KEYS[2] then
-  local st = redis.call('HMGET', KEYS[2], 'm', 'f', 'l', 's', 'x')
+  local st
+  if given == 17 then
+    -- Outcomes noted since the last decision: applied first, in order, as the record script
+    -- would have at this time.
+    local mn, mx, half = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+    local step, factor = tonumber(ARGV[13]), tonumber(ARGV[14])
+    local r = redis.call('HMGET', KEYS[2], 'm', 'f', 'l', 'r', 's', 'x')
+    local m, first, last, requests, successes, failures = 1, now, now, 0, 0, 0
+    if r[1] then
+      m, first, last = tonumber(r[1]), tonumber(r[2]), tonumber(r[3])
+      requests, successes, failures = tonumber(r[4]), tonumber(r[5]), tonumber(r[6])
+    end
+    local outcomes = ARGV[12]
+    for i = 1, #outcomes do
+      local o = string.sub(outcomes, i, i)
+      if o ~= 'n' then
+        local d = m
+        if now > last then d = 1 + (m - 1) * 2 ^ (-(now - last) / half) end
+        if o == 's' then
+          m = math.min(mx, math.max(mn, d + step))
+          successes = successes + 1
+        else
+          m = math.min(mx, math.max(mn, d * factor))
+          failures = failures + 1
+        end
+        if now > last then last = now end
+      end
+      requests = requests + 1
+    end
+    local function f(x) return string.format('%.17g', x) end
+    redis.call('HSET', KEYS[2], 'm', f(m), 'f', f(first), 'l', f(last), 'r', requests, 's', successes, 'x', failures, 'c', ARGV[16])
+    local ttl = math.max(1, math.ceil(last + tonumber(ARGV[15]) - now)) + pad
+    redis.call('PEXPIRE', KEYS[2], ttl)
+    local index = string.sub(KEYS[1], 1, string.find(KEYS[1], '}', 1, true)) .. ':index'
+    redis.call('HSET', index, '_seen', now)
+    if redis.call('PTTL', index) < ttl then redis.call('PEXPIRE', index, ttl) end
+    st = { m, first, last, successes, failures }
+  else
+    st = redis.call('HMGET', KEYS[2], 'm', 'f', 'l', 's', 'x')
+  end
   if st[1] then
     local m = tonumber(st[1])
     local last = tonumber(st[3])

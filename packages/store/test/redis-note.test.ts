@@ -1,0 +1,182 @@
+/**
+ * `note`: outcomes held in the process and carried by the client's next adaptive bucket decision
+ * (one round trip for both) must land exactly as `record` would have landed them at that time;
+ * what waits is written by the timer, by `close`, by `get`, and when a bound is reached.
+ *
+ * numRuns: 1,000 sequences (up to 24 steps) against the shared Redis, about 2-4 s.
+ */
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { adaptiveConfig } from '@micboard/limiter-core';
+import { ManualClock } from '@micboard/limiter-core/testing';
+import type { AdaptiveConfig, ConsumeRequest, LimitSpec, Outcome } from '@micboard/limiter-core';
+import { connectSharedRedis, deleteByPrefix, uniquePrefix } from '@micboard/test-utils';
+import { createRedisStore } from '@micboard/limiter-store/redis';
+
+const RUNS = 1000;
+const START = 1_700_000_000_000;
+let client: Redis;
+const prefixes: string[] = [];
+beforeAll(async () => {
+  client = await connectSharedRedis();
+});
+afterAll(async () => {
+  for (const p of prefixes) await deleteByPrefix([client], p);
+  client?.disconnect();
+});
+
+function prefix(): string {
+  const p = uniquePrefix('note');
+  prefixes.push(p);
+  return p;
+}
+
+const spec: LimitSpec = { algorithm: 'token-bucket', capacity: 6, refillPerSecond: 2, burst: 1.5 };
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('redis store: note', () => {
+  it(`noted outcomes carried by the next decision land as record() would have landed them (${RUNS} sequences)`, async () => {
+    const config = fc
+      .record({
+        min: fc.constantFrom(0.1, 0.25, 0.5, 1),
+        max: fc.constantFrom(1, 1.5, 2, 3),
+        successStep: fc.constantFrom(0, 0.02, 0.1, 0.3),
+        failureFactor: fc.constantFrom(0.5, 0.7, 0.9, 1),
+        idleHalfLifeMs: fc.constantFrom(100, 1000, 5000, 600_000),
+        longTermAfterMs: fc.constantFrom(0, 1000, 10_000),
+        longTermMinRequests: fc.constantFrom(0, 2, 5),
+        longTermBonus: fc.constantFrom(1, 1.1, 1.5),
+      })
+      .map((c) => adaptiveConfig(c));
+    const specs: LimitSpec[] = [
+      spec,
+      { algorithm: 'gcra', capacity: 3, refillPerSecond: 0.7, burst: 0 },
+      // A window decision does not carry outcomes: they are written just before it.
+      { algorithm: 'fixed-window', limit: 7, windowMs: 1000 },
+    ];
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('note' as const), outcome: fc.constantFrom<Outcome>('success', 'failure', 'neutral'), dt: fc.integer({ min: 0, max: 2000 }) }),
+      fc.record({ kind: fc.constant('consume' as const), limit: fc.nat(specs.length - 1), cost: fc.constantFrom(1, 2, 0.5), dt: fc.integer({ min: 0, max: 1500 }) }),
+    );
+    await fc.assert(
+      fc.asyncProperty(config, fc.array(op, { minLength: 1, maxLength: 24 }), async (adaptive: AdaptiveConfig, ops) => {
+        const clock = new ManualClock(START);
+        // No timer flush and no per-key bound here: outcomes wait for the decision.
+        const notes = { perKey: 1000, flushMs: 1e9 };
+        const noting = createRedisStore({ client, prefix: prefix(), clock, onStoreError: 'throw', timeoutMs: 5000, notes });
+        const recording = createRedisStore({ client, prefix: prefix(), clock, onStoreError: 'throw', timeoutMs: 5000 });
+        // record() at the time the noted outcomes reach Redis: the next decision.
+        let waiting: Outcome[] = [];
+        const recordWaiting = async (): Promise<void> => {
+          for (const outcome of waiting) await recording.record('a', outcome, adaptive);
+          waiting = [];
+        };
+        for (const o of ops) {
+          clock.advance(o.dt);
+          if (o.kind === 'note') {
+            noting.note('a', o.outcome, adaptive);
+            waiting.push(o.outcome);
+          } else {
+            const request: ConsumeRequest = { key: 'a', limitId: `l${o.limit}`, spec: specs[o.limit] as LimitSpec, cost: o.cost, adaptive };
+            await recordWaiting();
+            expect(await noting.consume(request)).toEqual(await recording.consume(request));
+          }
+        }
+        // get writes what still waits, at its time.
+        await recordWaiting();
+        const [noted, recorded] = [await noting.get('a'), await recording.get('a')];
+        expect(noted).toEqual(recorded);
+        await noting.close();
+        await recording.close();
+      }),
+      { numRuns: RUNS },
+    );
+  }, 60_000);
+
+  it('the timer writes what waits', async () => {
+    const p = prefix();
+    const store = createRedisStore({ client, prefix: p, onStoreError: 'throw', notes: { flushMs: 50 } });
+    const peer = createRedisStore({ client, prefix: p, onStoreError: 'throw' });
+    const adaptive = adaptiveConfig();
+    store.note('a', 'success', adaptive);
+    store.note('a', 'failure', adaptive);
+    store.note('a', 'neutral', adaptive);
+    expect(await peer.get('a')).toBeUndefined();
+    await sleep(300);
+    expect((await peer.get('a'))?.adaptive).toMatchObject({ requests: 3, successes: 1, failures: 1 });
+    await store.close();
+  });
+
+  it('close writes what waits; get writes the client’s; reset drops them', async () => {
+    const p = prefix();
+    const store = createRedisStore({ client, prefix: p, onStoreError: 'throw', notes: { flushMs: 1e9 } });
+    const peer = createRedisStore({ client, prefix: p, onStoreError: 'throw' });
+    const adaptive = adaptiveConfig();
+    store.note('a', 'success', adaptive);
+    store.note('b', 'success', adaptive);
+    store.note('b', 'success', adaptive);
+    store.note('gone', 'failure', adaptive);
+    expect((await store.get('a'))?.adaptive).toMatchObject({ requests: 1, successes: 1 });
+    expect(await peer.get('b')).toBeUndefined();
+    expect(await store.reset('gone')).toBe(false);
+    await store.close();
+    expect((await peer.get('b'))?.adaptive).toMatchObject({ requests: 2, successes: 2 });
+    expect(await peer.get('gone')).toBeUndefined();
+  });
+
+  it('bounds what waits: per client, and in clients (the oldest is written)', async () => {
+    const p = prefix();
+    const store = createRedisStore({ client, prefix: p, onStoreError: 'throw', notes: { maxKeys: 2, perKey: 3, flushMs: 1e9 } });
+    const peer = createRedisStore({ client, prefix: p, onStoreError: 'throw' });
+    const adaptive = adaptiveConfig();
+    store.note('a', 'success', adaptive);
+    store.note('b', 'success', adaptive);
+    store.note('c', 'success', adaptive);
+    // The peer's reads go on the same connection, after the writes the bounds started.
+    expect((await peer.get('a'))?.adaptive).toMatchObject({ requests: 1 });
+    expect(await peer.get('b')).toBeUndefined();
+    expect(await peer.get('c')).toBeUndefined();
+    store.note('b', 'failure', adaptive);
+    store.note('b', 'success', adaptive);
+    expect((await peer.get('b'))?.adaptive).toMatchObject({ requests: 3, successes: 2, failures: 1 });
+    expect(await peer.get('c')).toBeUndefined();
+    await store.close();
+    expect((await peer.get('c'))?.adaptive).toMatchObject({ requests: 1 });
+  });
+
+  it('a plain decision carries nothing; an adaptive one carries and applies in one round trip', async () => {
+    const p = prefix();
+    const clock = new ManualClock(START);
+    const store = createRedisStore({ client, prefix: p, clock, onStoreError: 'throw', notes: { flushMs: 1e9 } });
+    const adaptive = adaptiveConfig({ successStep: 0.5, max: 2 });
+    store.note('a', 'success', adaptive);
+    store.note('a', 'success', adaptive);
+    let calls = 0;
+    const evalsha = client.evalsha.bind(client);
+    client.evalsha = ((...args: Parameters<typeof evalsha>) => {
+      calls++;
+      return evalsha(...args);
+    }) as typeof client.evalsha;
+    try {
+      expect((await store.consume({ key: 'a', spec, cost: 1 })).multiplier).toBe(1);
+      expect(calls).toBe(1);
+      const decision = await store.consume({ key: 'a', spec, cost: 1, adaptive });
+      expect(calls).toBe(2);
+      expect(decision.multiplier).toBe(2);
+    } finally {
+      client.evalsha = evalsha;
+    }
+    expect((await store.get('a'))?.adaptive).toMatchObject({ requests: 2, successes: 2, multiplier: 2 });
+    await store.close();
+  });
+
+  it('rejects a bad outcome and bad note options, naming them', () => {
+    const store = createRedisStore({ client, prefix: prefix() });
+    expect(() => store.note('a', 'maybe' as Outcome, adaptiveConfig())).toThrow(/outcome/);
+    expect(() => store.note('a', 'toString' as Outcome, adaptiveConfig())).toThrow(/outcome/);
+    expect(() => createRedisStore({ client, notes: { maxKeys: 0 } })).toThrow(/notes\.maxKeys/);
+    expect(() => createRedisStore({ client, notes: { perKey: 1.5 } })).toThrow(/notes\.perKey/);
+    expect(() => createRedisStore({ client, notes: { flushMs: -1 } })).toThrow(/notes\.flushMs/);
+  });
+});
