@@ -211,7 +211,7 @@ export function testAdapter(harness: AdapterHarness, stores: StoreFactory): void
 
     describe("seed 2's adaptive middleware", () => {
       it('anonymous clients get capacity 50 + burst 10 at once, then 5 per second', async () => {
-        const app = await open({ global: adaptiveOff, routes: [{ method: 'GET', path: '/api/x' }] });
+        const app = await open({ global: { ...adaptiveOff, userTypeHeader: true }, routes: [{ method: 'GET', path: '/api/x' }] });
         for (let i = 0; i < 60; i++) {
           const ok = await app.get('/api/x');
           expect(ok.status).toBe(200);
@@ -229,10 +229,17 @@ export function testAdapter(harness: AdapterHarness, stores: StoreFactory): void
       });
 
       it('authenticated users get capacity 200 + burst 50', async () => {
-        const app = await open({ global: adaptiveOff, routes: [{ method: 'GET', path: '/api/x' }] });
+        const app = await open({ global: { ...adaptiveOff, userTypeHeader: true }, routes: [{ method: 'GET', path: '/api/x' }] });
         const first = await app.get('/api/x', { headers: { 'x-user': 'u1' } });
         expect(first.headers['x-ratelimit-limit']).toBe('250');
         expect(first.headers['x-ratelimit-usertype']).toBe('authenticated');
+      });
+
+      it('X-RateLimit-UserType only with userTypeHeader', async () => {
+        const app = await open({ global: adaptiveOff, routes: [{ method: 'GET', path: '/api/x' }] });
+        const ok = await app.get('/api/x', { headers: { 'x-user': 'u1' } });
+        expect(ok.headers['x-ratelimit-limit']).toBe('250');
+        expect(ok.headers['x-ratelimit-usertype']).toBeUndefined();
       });
 
       it('a login costs 5 tokens: 12 logins empty an anonymous bucket', async () => {
@@ -428,7 +435,7 @@ export function testAdapter(harness: AdapterHarness, stores: StoreFactory): void
         ['a forged X-Forwarded-For', { 'x-forwarded-for': '127.0.0.1' }],
       ];
       it.each(spoofs)('%s', async (_name, headers) => {
-        const app = await open({ global: adaptiveOff, routes: [{ method: 'GET', path: '/x' }] });
+        const app = await open({ global: { ...adaptiveOff, userTypeHeader: true }, routes: [{ method: 'GET', path: '/x' }] });
         for (let i = 0; i < 60; i++) {
           const res = await app.get('/x', { headers: i % 2 === 0 ? headers : {} });
           expect(res.status).toBe(200);

@@ -35,6 +35,14 @@ export interface HttpLimiterOptions<R> extends Omit<LimiterOptions, 'store'>, Ht
   readonly notify?: NotifyOptions;
   /** Measures store latency for `onDecision`, in ms. @default the `clock` option */
   readonly latencyClock?: Clock;
+  /**
+   * Also send `X-RateLimit-UserType` (seed 2's header: `anonymous`, `authenticated`, `testing` or
+   * `development`) with the legacy or both header styles. Off by default: it tells every client how
+   * the limiter classified it, which helps a client probing for a way into a roomier class, and it
+   * costs each response one more header.
+   * @default false
+   */
+  readonly userTypeHeader?: boolean;
 }
 
 /** The framework-neutral global middleware: adapters translate, call `check`, write the verdict, call `finish`. */
@@ -119,6 +127,10 @@ export function createHttpLimiter<R>(options: HttpLimiterOptions<R>): HttpLimite
   const latencyClock = options.latencyClock ?? clock;
   const logger = options.logger ?? silentLogger;
   const style = options.headers ?? 'legacy';
+  if (options.userTypeHeader !== undefined && typeof options.userTypeHeader !== 'boolean') {
+    throw invalidOption('userTypeHeader', options.userTypeHeader, 'true or false');
+  }
+  const userTypeHeader = options.userTypeHeader === true;
   const failClosed = options.failMode === 'closed';
   const skip = options.skip;
   const allowed = allowListOf(options.allowList, 'allowList');
@@ -167,12 +179,12 @@ export function createHttpLimiter<R>(options: HttpLimiterOptions<R>): HttpLimite
         noteTaken(raw as object, store, consume);
       }
       // An admitted request's response judges the client (our own 429 is judged below, once).
-      return admitted(decision, storeNow(), result.userType, undefined, limiter.adaptive ? result.key : undefined);
+      return admitted(decision, storeNow(), userTypeHeader ? result.userType : undefined, undefined, limiter.adaptive ? result.key : undefined);
     }
     if (onLimited) safely(logger, () => onLimited(raw, event(request, result, latencyClock.now() - startedAt, undefined)));
     if (notifier) notifier(result.key, 'global');
     if (limiter.adaptive && ignoredRetryAfter(result.key, decision.retryAfter)) record(result.key, 429);
-    const verdict = verdictOf(decision, { style, now: storeNow(), userType: result.userType }, undefined);
+    const verdict = verdictOf(decision, { style, now: storeNow(), userType: userTypeHeader ? result.userType : undefined }, undefined);
     if (!ledgerEnabled()) return verdict;
     // Denied after a route limit mounted earlier admitted this request: give that back, so limits compose in either order.
     const refunded = refundTaken(raw as object);

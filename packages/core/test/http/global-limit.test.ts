@@ -67,12 +67,26 @@ describe('createHttpLimiter', () => {
 
   it('reads the user through getUserId; a throw or odd value counts as anonymous', () => {
     const { store } = setup();
-    const byId = (id: unknown) => createHttpLimiter<Raw>({ store, adaptive: false, getUserId: () => id as string });
+    const byId = (id: unknown) => createHttpLimiter<Raw>({ store, adaptive: false, userTypeHeader: true, getUserId: () => id as string });
     expect(sync(byId('u1').check(raw(), req()))?.headers['X-RateLimit-UserType']).toBe('authenticated');
     expect(sync(byId(42).check(raw(), req()))?.headers['X-RateLimit-UserType']).toBe('authenticated');
     expect(sync(byId('').check(raw(), req()))?.headers['X-RateLimit-UserType']).toBe('anonymous');
-    const throwing = createHttpLimiter<Raw>({ store, getUserId: () => { throw new Error('no'); } });
+    const throwing = createHttpLimiter<Raw>({ store, userTypeHeader: true, getUserId: () => { throw new Error('no'); } });
     expect(sync(throwing.check(raw(), req()))?.headers['X-RateLimit-UserType']).toBe('anonymous');
+  });
+
+  it('sends X-RateLimit-UserType only when asked, on admissions and denials alike', () => {
+    const { store } = setup();
+    const tiny = { anonymous: { capacity: 1, refillPerSecond: 1, burst: 0 } };
+    const quiet = createHttpLimiter<Raw>({ store, profiles: tiny });
+    const quietOk = sync(quiet.check(raw(), req({ ip: '198.51.100.1' })));
+    expect(Object.keys(quietOk?.headers ?? {})).toEqual(['X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset']);
+    expect(sync(quiet.check(raw(), req({ ip: '198.51.100.1' })))?.headers).not.toHaveProperty('X-RateLimit-UserType');
+    const told = createHttpLimiter<Raw>({ store, profiles: tiny, userTypeHeader: true });
+    expect(sync(told.check(raw(), req({ ip: '198.51.100.2' })))?.headers['X-RateLimit-UserType']).toBe('anonymous');
+    const denied = sync(told.check(raw(), req({ ip: '198.51.100.2' })));
+    expect(denied).toMatchObject({ allowed: false, headers: { 'X-RateLimit-UserType': 'anonymous' } });
+    expect(() => createHttpLimiter({ store, userTypeHeader: 'yes' as never })).toThrow(/userTypeHeader must be true or false/);
   });
 
   it('warns once about X-Forwarded-For without a trusted proxy, never with one', () => {
