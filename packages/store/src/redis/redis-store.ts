@@ -435,28 +435,32 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     return adaptive ? [layout.limit(tag, limitId), layout.index(tag), layout.score(tag)] : [layout.limit(tag, limitId), layout.index(tag)];
   };
 
-  // ARGV 3..6 of the bucket consume script (capacity, burst, refillPerSecond, tag), per spec
-  // object, plain and adaptive (their index values, so tags, differ).
-  const bucketTails = new WeakMap<object, readonly [readonly RedisArg[], readonly RedisArg[]]>();
-  const bucketTailOf = (spec: RateSpec, adaptive: boolean): readonly RedisArg[] => {
+  // The bucket consume script's ARGV[1] after the cost: ' capacity burst refillPerSecond tag',
+  // per spec object, plain and adaptive (their index values, so tags, differ).
+  const bucketTails = new WeakMap<object, readonly [string, string]>();
+  const bucketTailOf = (spec: RateSpec, adaptive: boolean): string => {
     let held = bucketTails.get(spec);
     if (held === undefined) {
-      // As texts, once: the client would format the numbers on every call (the same texts).
-      const base = [String(spec.capacity), String(spec.burst), String(spec.refillPerSecond)];
-      held = [
-        [...base, specArgs(spec, false).tag],
-        [...base, specArgs(spec, true).tag],
-      ];
+      // JavaScript's own number texts: exact, and what the index JSON shows.
+      const base = ` ${String(spec.capacity)} ${String(spec.burst)} ${String(spec.refillPerSecond)} `;
+      held = [base + specArgs(spec, false).tag, base + specArgs(spec, true).tag];
       bucketTails.set(spec, held);
     }
     return held[adaptive ? 1 : 0];
   };
-  const adaptiveSlots = new WeakMap<AdaptiveConfig, readonly RedisArg[]>();
-  const adaptiveSlotsOf = (adaptive: AdaptiveConfig): readonly RedisArg[] => {
-    let held = adaptiveSlots.get(adaptive);
+  // ARGV[2] of an adaptive bucket consume, and ARGV[3]'s tail and ARGV[4] when outcomes go too.
+  const adaptiveTexts = new WeakMap<AdaptiveConfig, { readonly slots: string; readonly steps: string; readonly json: string }>();
+  const adaptiveTextsOf = (adaptive: AdaptiveConfig): { readonly slots: string; readonly steps: string; readonly json: string } => {
+    let held = adaptiveTexts.get(adaptive);
     if (held === undefined) {
-      held = [adaptive.min, adaptive.max, adaptive.idleHalfLifeMs, adaptive.longTermAfterMs, adaptive.longTermMinRequests, adaptive.longTermBonus];
-      adaptiveSlots.set(adaptive, held);
+      held = {
+        slots: [adaptive.min, adaptive.max, adaptive.idleHalfLifeMs, adaptive.longTermAfterMs, adaptive.longTermMinRequests, adaptive.longTermBonus]
+          .map(String)
+          .join(' '),
+        steps: ` ${String(adaptive.successStep)} ${String(adaptive.failureFactor)} ${String(scoreTtlMs)}`,
+        json: JSON.stringify(adaptive),
+      };
+      adaptiveTexts.set(adaptive, held);
     }
     return held;
   };
@@ -475,11 +479,13 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       return settle(() => failedDecision(spec, cost, request, new LimiterError('STORE_ERROR', 'redis store: redis is unreachable (consume not attempted)')));
     }
     const tag = layout.tag(key);
-    const tail = bucketTailOf(spec, adaptive !== undefined);
+    // Time passed in (tests only) goes last; without it the script reads Redis TIME.
+    let packed = String(cost) + bucketTailOf(spec, adaptive !== undefined);
+    if (clock !== undefined) packed += ` ${String(clock.now())}`;
     const args: RedisArg[] =
       adaptive === undefined
-        ? [1, layout.limit(tag, limitId), cost, tail[0] as RedisArg, tail[1] as RedisArg, tail[2] as RedisArg, tail[3] as RedisArg]
-        : [2, layout.limit(tag, limitId), layout.score(tag), cost, ...tail, ...adaptiveSlotsOf(adaptive)];
+        ? [1, layout.limit(tag, limitId), packed]
+        : [2, layout.limit(tag, limitId), layout.score(tag), packed, adaptiveTextsOf(adaptive).slots];
     // Outcomes noted for this client go with this decision; given back if it fails.
     let carried: Noted | undefined;
     if (adaptive !== undefined && noted.size > 0) {
@@ -487,7 +493,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       if (carried !== undefined) {
         noted.delete(key);
         if (carried.adaptive === adaptive) {
-          args.push(carried.outcomes, adaptive.successStep, adaptive.failureFactor, scoreTtlMs, configText(adaptive));
+          const texts = adaptiveTextsOf(adaptive);
+          args.push(carried.outcomes + texts.steps, texts.json);
         } else {
           // Noted under another config: written on their own, before this decision (same
           // connection, so Redis runs them first).
@@ -496,8 +503,6 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
         }
       }
     }
-    // Time passed in (tests only) goes last; without it the script reads Redis TIME.
-    if (clock !== undefined) args.push(clock.now());
     return new Promise<StoreDecision>((resolve, reject) => {
       const failed = (error: LimiterError): void => {
         breaker.failed(error, mode);
@@ -542,15 +547,6 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   // Noted outcomes (see RedisStore.note), by client key, oldest first.
   const noted = new Map<string, Noted>();
   let noteTimer: ReturnType<typeof setInterval> | undefined;
-  const configTexts = new WeakMap<AdaptiveConfig, string>();
-  const configText = (adaptive: AdaptiveConfig): string => {
-    let text = configTexts.get(adaptive);
-    if (text === undefined) {
-      text = JSON.stringify(adaptive);
-      configTexts.set(adaptive, text);
-    }
-    return text;
-  };
   /** Writes one client's noted outcomes with record calls, in order; settles when all have. */
   const writeNoted = (key: string, entry: Noted): Promise<unknown> => {
     const writes: Promise<unknown>[] = [];

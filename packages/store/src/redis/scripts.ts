@@ -234,14 +234,14 @@ error('bucket: unknown op ' .. op)
  * a declared key: its name is derived from KEYS[1] ('<prefix>{<client>}:l:<id>' ->
  * '<prefix>{<client>}:index'). It carries the same hash tag, so it is in the same slot, which
  * is all Redis Cluster checks; declaring it would cost every decision an argument.
- * ARGV: 1 cost, 2 capacity, 3 burst, 4 refillPerSecond, 5 the spec's tag (first letter the
- * algorithm: 't' token bucket, 'g' GCRA); when adaptive, 6 min, 7 max, 8 idleHalfLifeMs,
- * 9 longTermAfterMs, 10 longTermMinRequests, 11 longTermBonus, and only when the store holds
- * outcomes noted for the client (see the store's `note`), 12 those outcomes in order ('s'
- * success, 'f' failure, 'n' neutral), 13 successStep, 14 failureFactor, 15 score TTL in ms,
- * 16 the adaptive config (JSON, for admin reads): they are applied to the score first, as the
- * record script would at this time; last, only with time passed in (tests), now in ms (else
- * Redis TIME). TTLs, which Redis counts on its own clock, are then
+ * ARGV, packed into few texts (every argument costs Redis and the client time; a Lua match is
+ * cheaper): 1 'cost capacity burst refillPerSecond tag[ now]', the tag's first letter the
+ * algorithm ('t' token bucket, 'g' GCRA), now in ms only with time passed in (tests; else Redis
+ * TIME); when adaptive, 2 'min max idleHalfLifeMs longTermAfterMs longTermMinRequests
+ * longTermBonus', and only when the store holds outcomes noted for the client (see the store's
+ * `note`), 3 'outcomes successStep failureFactor scoreTtlMs' (outcomes in order, 's' success,
+ * 'f' failure, 'n' neutral) and 4 the adaptive config (JSON, for admin reads): those are applied
+ * to the score first, as the record script would at this time. TTLs, which Redis counts on its own clock, are then
  * padded by an hour so injected time cannot outrun them.
  *
  * Reply: { seconds, microseconds } of Redis TIME (or the injected ms and ''), then the TAT read
@@ -254,17 +254,14 @@ error('bucket: unknown op ' .. op)
  * or more old: a client kept over its limit costs TIME and GET alone.
  */
 const BUCKET_CONSUME = `
-local given = 6
-if KEYS[2] then
-  given = 12
-  if #ARGV >= 16 then given = 17 end
-end
+local costText, capacityText, burstText, rateText, spec, given =
+  string.match(ARGV[1], '^(%S+) (%S+) (%S+) (%S+) (%S+) ?(%S*)$')
 -- The time as texts, for the reply: Redis TIME's seconds and microseconds (the caller computes
 -- the same ms as here), or the injected ms and '-'; and the whole second, for last-seen times.
 local now, pad, second, micros, sec
-if ARGV[given] then
-  now, pad = tonumber(ARGV[given]), 3600000
-  second, micros = ARGV[given], '-'
+if given ~= '' then
+  now, pad = tonumber(given), 3600000
+  second, micros = given, '-'
   sec = tostring(math.floor(now / 1000))
 else
   local t = redis.call('TIME')
@@ -272,22 +269,23 @@ else
   sec = second
   now, pad = second * 1000 + math.floor(micros / 1000), 0
 end
-local cost, capacity, burst, rate = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local cost, capacity, burst, rate = tonumber(costText), tonumber(capacityText), tonumber(burstText), tonumber(rateText)
 local mult = 1
 if KEYS[2] then
+  local mn, mx, half, after, minReq, bonus = string.match(ARGV[2], '^(%S+) (%S+) (%S+) (%S+) (%S+) (%S+)$')
+  mn, mx, half = tonumber(mn), tonumber(mx), tonumber(half)
   local st
-  if given == 17 then
+  if ARGV[3] then
     -- Outcomes noted since the last decision: applied first, in order, as the record script
     -- would have at this time.
-    local mn, mx, half = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
-    local step, factor = tonumber(ARGV[13]), tonumber(ARGV[14])
+    local outcomes, step, factor, scoreTtl = string.match(ARGV[3], '^(%S+) (%S+) (%S+) (%S+)$')
+    step, factor = tonumber(step), tonumber(factor)
     local r = redis.call('HMGET', KEYS[2], 'm', 'f', 'l', 'r', 's', 'x')
     local m, first, last, requests, successes, failures = 1, now, now, 0, 0, 0
     if r[1] then
       m, first, last = tonumber(r[1]), tonumber(r[2]), tonumber(r[3])
       requests, successes, failures = tonumber(r[4]), tonumber(r[5]), tonumber(r[6])
     end
-    local outcomes = ARGV[12]
     for i = 1, #outcomes do
       local o = string.sub(outcomes, i, i)
       if o ~= 'n' then
@@ -305,8 +303,8 @@ if KEYS[2] then
       requests = requests + 1
     end
     local function f(x) return string.format('%.17g', x) end
-    redis.call('HSET', KEYS[2], 'm', f(m), 'f', f(first), 'l', f(last), 'r', requests, 's', successes, 'x', failures, 'c', ARGV[16])
-    local ttl = math.max(1, math.ceil(last + tonumber(ARGV[15]) - now)) + pad
+    redis.call('HSET', KEYS[2], 'm', f(m), 'f', f(first), 'l', f(last), 'r', requests, 's', successes, 'x', failures, 'c', ARGV[4])
+    local ttl = math.max(1, math.ceil(last + tonumber(scoreTtl) - now)) + pad
     redis.call('PEXPIRE', KEYS[2], ttl)
     local index = string.sub(KEYS[1], 1, string.find(KEYS[1], '}', 1, true)) .. ':index'
     redis.call('HSET', index, '_seen', now)
@@ -318,11 +316,11 @@ if KEYS[2] then
   if st[1] then
     local m = tonumber(st[1])
     local last = tonumber(st[3])
-    if now > last then m = 1 + (m - 1) * 2 ^ (-(now - last) / tonumber(ARGV[8])) end
-    if tonumber(st[4]) + tonumber(st[5]) >= tonumber(ARGV[10]) and now - tonumber(st[2]) >= tonumber(ARGV[9]) then
-      m = m * tonumber(ARGV[11])
+    if now > last then m = 1 + (m - 1) * 2 ^ (-(now - last) / half) end
+    if tonumber(st[4]) + tonumber(st[5]) >= tonumber(minReq) and now - tonumber(st[2]) >= tonumber(after) then
+      m = m * tonumber(bonus)
     end
-    mult = math.min(tonumber(ARGV[7]), math.max(tonumber(ARGV[6]), m))
+    mult = math.min(mx, math.max(mn, m))
     if mult ~= 1 then
       capacity, burst, rate = capacity * mult, burst * mult, rate * mult
     end
@@ -346,7 +344,6 @@ if raw then
     tat, text = tonumber(raw), raw
   end
 end
-local spec = ARGV[5]
 -- What to write: the new TAT with a TTL (ttl > 0), the same TAT keeping its TTL (ttl = 0), or
 -- nothing (ttl = nil). A denial writes only to record activity in a new second.
 local x, ttl = tat, nil
@@ -379,8 +376,8 @@ if ttl then
     local adaptive = ''
     if KEYS[2] then adaptive = '"adaptive":true,' end
     redis.call('HSET', string.sub(key, 1, close) .. ':index', string.sub(key, close + 2), '{' .. adaptive ..
-      '"spec":{"algorithm":"' .. algorithm .. '","capacity":' .. ARGV[2] .. ',"refillPerSecond":' .. ARGV[4] ..
-      ',"burst":' .. ARGV[3] .. '}}')
+      '"spec":{"algorithm":"' .. algorithm .. '","capacity":' .. capacityText .. ',"refillPerSecond":' .. rateText ..
+      ',"burst":' .. burstText .. '}}')
     tag = spec
     if ttl == 0 and minute < 0 then
       -- No expiry bound (an older state's bare number): establish one from the state's TTL.
