@@ -12,6 +12,7 @@ import { adaptiveConfig } from '@micboard/limiter-core';
 import { ManualClock } from '@micboard/limiter-core/testing';
 import type { AdaptiveConfig, ConsumeRequest, LimitSpec, Outcome } from '@micboard/limiter-core';
 import { connectSharedRedis, deleteByPrefix, uniquePrefix } from '@micboard/test-utils';
+import { createMemoryStore } from '@micboard/limiter-store';
 import { createRedisStore } from '@micboard/limiter-store/redis';
 
 const RUNS = 1000;
@@ -169,6 +170,38 @@ describe('redis store: note', () => {
     }
     expect((await store.get('a'))?.adaptive).toMatchObject({ requests: 2, successes: 2, multiplier: 2 });
     await store.close();
+  });
+
+  it('a decision that fails gives its outcomes back: they are recorded later, in order', async () => {
+    // A client that fails every script call: the store answers from its fallback.
+    const calls: unknown[][] = [];
+    const fake = {
+      isCluster: false as const,
+      options: { enableOfflineQueue: false, maxRetriesPerRequest: 1, autoResendUnfulfilledCommands: false },
+      scan: () => Promise.resolve(['0', []]),
+      eval: () => Promise.reject(new Error('eval not expected')),
+      evalsha: (...args: unknown[]) => {
+        calls.push(args.flat());
+        return Promise.reject(new Error('connection lost'));
+      },
+    };
+    const clock = new ManualClock(START);
+    const fallback = createMemoryStore({ clock });
+    const reference = createMemoryStore({ clock });
+    const store = createRedisStore({ client: fake as never, clock, onStoreError: 'fallback', fallback, notes: { flushMs: 1e9 } });
+    const adaptive = adaptiveConfig({ successStep: 0.3, failureFactor: 0.5 });
+    store.note('a', 'failure', adaptive);
+    store.note('a', 'success', adaptive);
+    await store.consume({ key: 'a', spec, cost: 1, adaptive });
+    // The failed call carried them ('fs' first in its third ARGV)...
+    expect(calls).toHaveLength(1);
+    expect(String(calls[0]?.[6])).toMatch(/^fs /);
+    store.note('a', 'neutral', adaptive);
+    // ...and close records them, before the one noted since (here in the fallback: Redis is down).
+    await store.close();
+    for (const outcome of ['failure', 'success', 'neutral'] as const) reference.record('a', outcome, adaptive);
+    expect(fallback.get('a')?.adaptive).toEqual(reference.get('a')?.adaptive);
+    expect(fallback.get('a')?.adaptive).toMatchObject({ requests: 3, successes: 1, failures: 1 });
   });
 
   it('rejects a bad outcome and bad note options, naming them', () => {
