@@ -145,8 +145,37 @@ export function createLimiter(options: LimiterOptions): Limiter {
   const baseProfiles = mergeProfiles(DEFAULT_PROFILES, options.profiles, 'profiles');
   let profiles = baseProfiles;
   const costOptions = options.endpointCosts ?? {};
-  const endpointCosts = createEndpointCosts(costOptions);
-  const baseCostRules = endpointCosts.list();
+  const costTable = createEndpointCosts(costOptions);
+  const baseCostRules = costTable.list();
+
+  // The cost of the endpoint asked last: costOf upper-cases the method, normalises the path and
+  // looks it up, and consecutive requests often hit one endpoint. A cost depends only on the method,
+  // the path and the table, so the cached one holds until the table changes, which goes through
+  // the wrapper below (the engine's shared-config refresh included).
+  let lastCostMethod: string | undefined;
+  let lastCostPath: string | undefined;
+  let lastCost = 0;
+  const costOf = (method: string, path: string): number => {
+    if (lastCostPath === undefined || path !== lastCostPath || method !== lastCostMethod) {
+      lastCost = costTable.costOf(method, path);
+      lastCostMethod = method;
+      lastCostPath = path;
+    }
+    return lastCost;
+  };
+  const endpointCosts: EndpointCosts = {
+    defaultCost: costTable.defaultCost,
+    costOf,
+    set(path, cost, method) {
+      lastCostPath = undefined;
+      costTable.set(path, cost, method);
+    },
+    remove(path, method) {
+      lastCostPath = undefined;
+      return costTable.remove(path, method);
+    },
+    list: () => costTable.list(),
+  };
 
   const apiKeys = options.apiKeys;
   const apiKeyHeader = (apiKeys?.header ?? 'x-api-key').toLowerCase();
@@ -357,7 +386,7 @@ export function createLimiter(options: LimiterOptions): Limiter {
     plan: string | undefined,
     profile: Profile,
   ): MaybePromise<LimitResult> => {
-    const cost = endpointCosts.costOf(request.method, request.path);
+    const cost = costOf(request.method, request.path);
     const spec = specOf(profile);
     const consume = store.consume(adaptive ? { key, spec, cost, adaptive } : { key, spec, cost });
     if (isThenable(consume)) {

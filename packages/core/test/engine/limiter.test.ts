@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   consumeAll,
+  createEndpointCosts,
   createLimiter,
   fixedWindow,
   ipKey,
@@ -209,6 +210,47 @@ describe('createLimiter', () => {
     sync(one.check(get('/warmup', { ip: '192.0.2.1' })));
     expect(one.endpointCosts.costOf('POST', '/api/v1/special')).toBe(2);
     expect(one.endpointCosts.costOf('POST', '/api/v1/auth/login')).toBe(5);
+  });
+
+  it('property: the cost charged is always the table\'s, however requests and rule changes interleave', () => {
+    const paths = ['/api/data', '/API/data/', '/api/v1/auth/login', '/api/items/7', '/api/items/7?x=1', 'http://h/api/data'];
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('check' as const), method: fc.constantFrom('GET', 'get', 'POST', 'HEAD'), path: fc.constantFrom(...paths) }),
+      fc.record({
+        kind: fc.constant('set' as const),
+        path: fc.constantFrom('/api/data', '/api/items/:id', '/api/*', '/api/v1/auth/login'),
+        cost: fc.integer({ min: 1, max: 9 }),
+        method: fc.constantFrom(undefined, 'GET', 'POST'),
+      }),
+      fc.record({ kind: fc.constant('remove' as const), path: fc.constantFrom('/api/data', '/api/items/:id', '/api/*'), method: fc.constantFrom(undefined, 'GET') }),
+      fc.record({ kind: fc.constant('shared' as const), cost: fc.integer({ min: 1, max: 9 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { minLength: 1, maxLength: 40 }), (ops) => {
+        const clock = new ManualClock(T0);
+        const store = createReferenceStore({ clock });
+        // Refreshing on every check, so a shared change is in force at the next request.
+        const limiter = createLimiter({ store, clock, configRefreshMs: 0, profiles: { anonymous: { capacity: 1e9, refillPerSecond: 1, burst: 0 } } });
+        const model = createEndpointCosts({});
+        for (const o of ops) {
+          if (o.kind === 'check') {
+            expect(sync(limiter.check(get(o.path, { method: o.method }))).cost).toBe(model.costOf(o.method, o.path));
+          } else if (o.kind === 'set') {
+            limiter.endpointCosts.set(o.path, o.cost, o.method);
+            model.set(o.path, o.cost, o.method);
+          } else if (o.kind === 'remove') {
+            expect(limiter.endpointCosts.remove(o.path, o.method)).toBe(model.remove(o.path, o.method));
+          } else {
+            // Another instance changes the shared config: the refresh rebuilds the table from the rules.
+            sync(limiter.setEndpointCost('/api/data', o.cost, 'GET'));
+            for (const rule of model.list()) model.remove(rule.path, rule.method);
+            for (const rule of limiter.endpointCosts.list()) model.set(rule.path, rule.cost, rule.method);
+          }
+          clock.advance(1);
+        }
+      }),
+      { numRuns: 1000 },
+    );
   });
 
   it('rejects bad settings at construction and at runtime, naming the option', () => {
