@@ -87,7 +87,10 @@ describe('redis store: note', () => {
         // get writes what still waits, at its time.
         await recordWaiting();
         const [noted, recorded] = [await noting.get('a'), await recording.get('a')];
-        expect(noted).toEqual(recorded);
+        // Last-seen times agree within their resolution: a decision that carries outcomes leaves
+        // the activity to its bucket state (whole seconds), where record() writes the index's ms.
+        expect(noted && { ...noted, lastSeen: 0 }).toEqual(recorded && { ...recorded, lastSeen: 0 });
+        expect(Math.abs((noted?.lastSeen ?? 0) - (recorded?.lastSeen ?? 0))).toBeLessThan(1000);
         await noting.close();
         await recording.close();
       }),

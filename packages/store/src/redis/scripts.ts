@@ -280,7 +280,7 @@ if KEYS[2] then
     -- would have at this time.
     local outcomes, step, factor, scoreTtl = string.match(ARGV[3], '^(%S+) (%S+) (%S+) (%S+)$')
     step, factor = tonumber(step), tonumber(factor)
-    local r = redis.call('HMGET', KEYS[2], 'm', 'f', 'l', 'r', 's', 'x')
+    local r = redis.call('HMGET', KEYS[2], 'm', 'f', 'l', 'r', 's', 'x', 'c', 'i')
     local m, first, last, requests, successes, failures = 1, now, now, 0, 0, 0
     if r[1] then
       m, first, last = tonumber(r[1]), tonumber(r[2]), tonumber(r[3])
@@ -302,13 +302,27 @@ if KEYS[2] then
       end
       requests = requests + 1
     end
-    local function f(x) return string.format('%.17g', x) end
-    redis.call('HSET', KEYS[2], 'm', f(m), 'f', f(first), 'l', f(last), 'r', requests, 's', successes, 'x', failures, 'c', ARGV[4])
+    -- The record script's writes, less what this decision makes redundant: the first-seen time
+    -- and the config only when new or changed; no '_seen' in the index (the bucket state written
+    -- below records the activity); the index's TTL checked only when the bound kept in the
+    -- score ('i', whole minutes) does not cover the score's new TTL plus a minute.
     local ttl = math.max(1, math.ceil(last + tonumber(scoreTtl) - now)) + pad
+    local set = { 'm', string.format('%.17g', m), 'l', string.format('%.17g', last), 'r', requests, 's', successes, 'x', failures }
+    if not r[1] or r[7] ~= ARGV[4] then
+      set[11], set[12], set[13], set[14] = 'f', string.format('%.17g', first), 'c', ARGV[4]
+    end
+    if not (r[8] and now + ttl + 60000 <= tonumber(r[8]) * 60000) then
+      local index = string.sub(KEYS[1], 1, string.find(KEYS[1], '}', 1, true)) .. ':index'
+      local keep = ttl + 3600000
+      local current = redis.call('PTTL', index)
+      -- No index (only DEL removes one before its states expire): made, as the record script would.
+      if current == -2 then redis.call('HSET', index, '_seen', now) end
+      if current < keep then redis.call('PEXPIRE', index, keep) end
+      set[#set + 1] = 'i'
+      set[#set + 1] = math.floor((now + keep) / 60000)
+    end
+    redis.call('HSET', KEYS[2], unpack(set))
     redis.call('PEXPIRE', KEYS[2], ttl)
-    local index = string.sub(KEYS[1], 1, string.find(KEYS[1], '}', 1, true)) .. ':index'
-    redis.call('HSET', index, '_seen', now)
-    if redis.call('PTTL', index) < ttl then redis.call('PEXPIRE', index, ttl) end
     st = { m, first, last, successes, failures }
   else
     st = redis.call('HMGET', KEYS[2], 'm', 'f', 'l', 's', 'x')
