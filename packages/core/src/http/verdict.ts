@@ -63,11 +63,12 @@ function digits(n: number): string {
 }
 
 /**
- * The words of admitted decisions for one header style: what {@link verdictOf} answers, built
- * for the path every admitted request takes. The default legacy style gets its headers from one
- * object literal rather than through `rateLimitHeaders`, and reuses the limit, reset and user-type
- * strings while they do not change (from one request to the next they rarely do). The other
- * styles go through `verdictOf`. A property test pins the output to `verdictOf`'s.
+ * Builds the verdicts of admitted requests for one header style: the same verdict {@link verdictOf}
+ * gives, made for the path every admitted request takes. For the default legacy style the headers
+ * come from one object literal rather than through `rateLimitHeaders`, and the limit, reset and
+ * user-type strings are reused while their numbers stay the same (from one request to the next
+ * they often do). The other styles go through `verdictOf`. A property test pins the output to
+ * `verdictOf`'s.
  *
  * @example
  * const admitted = admittedVerdicts('legacy');
