@@ -45,7 +45,7 @@ describe('redis store scripts', () => {
       {
         "approximateWindow": "f5b067a4bda640c9c479c54e923d99d590af01c9",
         "bucket": "493d8c2465c1913aabf41ff58fa47f674aac3af0",
-        "bucketConsume": "765e0b1ca371f765e6018be612f84b1ca0c7cf10",
+        "bucketConsume": "6b561e4c9338846027838e4d01d2b65c72533bc0",
         "configGet": "61fded42bd4c4d6265be38642a86db802a68396d",
         "configSet": "94b9a075442b7dddfb1b2097e1473a259a76cf27",
         "delete": "1b02ad3209b8d544ea5c9824fd6c156816ec5457",

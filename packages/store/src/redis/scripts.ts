@@ -272,10 +272,11 @@ end
 local cost, capacity, burst, rate = tonumber(costText), tonumber(capacityText), tonumber(burstText), tonumber(rateText)
 local mult = 1
 if KEYS[2] then
-  local mn, mx, half, after, minReq, bonus = string.match(ARGV[2], '^(%S+) (%S+) (%S+) (%S+) (%S+) (%S+)$')
-  mn, mx, half = tonumber(mn), tonumber(mx), tonumber(half)
+  local mn, mx, half, after, minReq, bonus
   local st
   if ARGV[3] then
+    mn, mx, half, after, minReq, bonus = string.match(ARGV[2], '^(%S+) (%S+) (%S+) (%S+) (%S+) (%S+)$')
+    mn, mx, half = tonumber(mn), tonumber(mx), tonumber(half)
     -- Outcomes noted since the last decision: applied first, in order, as the record script
     -- would have at this time.
     local outcomes, step, factor, scoreTtl = string.match(ARGV[3], '^(%S+) (%S+) (%S+) (%S+)$')
@@ -328,6 +329,11 @@ if KEYS[2] then
     st = redis.call('HMGET', KEYS[2], 'm', 'f', 'l', 's', 'x')
   end
   if st[1] then
+    if not mn then
+      -- Parsed only when there is a score to scale by.
+      mn, mx, half, after, minReq, bonus = string.match(ARGV[2], '^(%S+) (%S+) (%S+) (%S+) (%S+) (%S+)$')
+      mn, mx, half = tonumber(mn), tonumber(mx), tonumber(half)
+    end
     local m = tonumber(st[1])
     local last = tonumber(st[3])
     if now > last then m = 1 + (m - 1) * 2 ^ (-(now - last) / half) end
