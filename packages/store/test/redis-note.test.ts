@@ -68,24 +68,31 @@ describe('redis store: note', () => {
         const noting = createRedisStore({ client, prefix: prefix(), clock, onStoreError: 'throw', timeoutMs: 5000, notes });
         const recording = createRedisStore({ client, prefix: prefix(), clock, onStoreError: 'throw', timeoutMs: 5000 });
         // record() at the time the noted outcomes reach Redis: the next decision.
-        let waiting: Outcome[] = [];
-        const recordWaiting = async (): Promise<void> => {
-          for (const outcome of waiting) await recording.record('a', outcome, adaptive);
+        // A bucket decision carries what waits and applies it at its own time; anything else
+        // (a window decision, get) writes it first, each at the time it was noted (the store's
+        // injected clock; with Redis time that is within notes.flushMs).
+        let waiting: { outcome: Outcome; at: number }[] = [];
+        const recordWaiting = async (atNoted: boolean): Promise<void> => {
+          const now = clock.now();
+          for (const { outcome, at } of waiting) {
+            if (atNoted) clock.set(at);
+            await recording.record('a', outcome, adaptive);
+          }
+          clock.set(now);
           waiting = [];
         };
         for (const o of ops) {
           clock.advance(o.dt);
           if (o.kind === 'note') {
             noting.note('a', o.outcome, adaptive);
-            waiting.push(o.outcome);
+            waiting.push({ outcome: o.outcome, at: clock.now() });
           } else {
             const request: ConsumeRequest = { key: 'a', limitId: `l${o.limit}`, spec: specs[o.limit] as LimitSpec, cost: o.cost, adaptive };
-            await recordWaiting();
+            await recordWaiting(request.spec.algorithm === 'fixed-window');
             expect(await noting.consume(request)).toEqual(await recording.consume(request));
           }
         }
-        // get writes what still waits, at its time.
-        await recordWaiting();
+        await recordWaiting(true);
         const [noted, recorded] = [await noting.get('a'), await recording.get('a')];
         // Last-seen times agree within their resolution: a decision that carries outcomes leaves
         // the activity to its bucket state (whole seconds), where record() writes the index's ms.
@@ -97,6 +104,21 @@ describe('redis store: note', () => {
       { numRuns: RUNS },
     );
   }, 60_000);
+
+  it('with an injected clock, what waits is written at the time it was noted: an idle client stays idle', async () => {
+    const p = prefix();
+    const clock = new ManualClock(START);
+    const store = createRedisStore({ client, prefix: p, clock, onStoreError: 'throw', notes: { flushMs: 1e9 } });
+    const adaptive = adaptiveConfig();
+    store.note('idle', 'success', adaptive);
+    clock.advance(3 * 3_600_000);
+    const snapshot = await store.get('idle');
+    expect(snapshot?.adaptive).toMatchObject({ requests: 1, successes: 1, lastSeen: START });
+    expect(snapshot?.lastSeen).toBe(START);
+    expect(await store.cleanup(2 * 3_600_000)).toBe(1);
+    expect(await store.get('idle')).toBeUndefined();
+    await store.close();
+  });
 
   it('the timer writes what waits', async () => {
     const p = prefix();

@@ -109,7 +109,9 @@ export interface RedisStore extends Store {
    * {@link Store.record} without a round trip of its own: the outcome waits in this process and
    * goes to Redis with the client's next adaptive token-bucket or GCRA `consume` (applied before
    * that decision, in order, as `record` would at that time), or within `notes.flushMs`. `get`
-   * and `reset` write the client's waiting outcomes first; `close` writes them all.
+   * writes the client's waiting outcomes first, `reset` drops them, `close` writes them all. An
+   * outcome written apart from a decision counts at the time of the write (Redis time, at most
+   * `notes.flushMs` late), or, with the `clock` option, at the time it was noted.
    */
   note(key: string, outcome: Outcome, adaptive: AdaptiveConfig): void;
   /** Writes waiting outcomes, then releases the fallback store and caches (never the Redis client). */
@@ -136,6 +138,12 @@ interface Noted {
   readonly adaptive: AdaptiveConfig;
   /** One letter per outcome, in order ('s', 'f', 'n'). */
   outcomes: string;
+  /**
+   * With an injected clock (tests), when each outcome was noted: a flush then writes it at that
+   * time, as `record` would have, however far the test moved the clock since. With Redis time a
+   * flush comes within `notes.flushMs`, and writes at its own time.
+   */
+  times: number[] | undefined;
 }
 
 /** Which script runs a spec. */
@@ -544,16 +552,48 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     });
   };
 
+  /** One RECORD script call at `time` (a script time argument: '' = Redis TIME). */
+  const recordAt = (key: string, outcome: Outcome, adaptive: AdaptiveConfig, time: string): Promise<number> => {
+    const tag = layout.tag(key);
+    return guarded(
+      'record',
+      async () => {
+        const reply = await call('record', SCRIPTS.record, [layout.score(tag), layout.index(tag)], [
+          time,
+          outcome,
+          adaptive.min,
+          adaptive.max,
+          adaptive.successStep,
+          adaptive.failureFactor,
+          adaptive.idleHalfLifeMs,
+          adaptive.longTermAfterMs,
+          adaptive.longTermMinRequests,
+          adaptive.longTermBonus,
+          scoreTtlMs,
+          JSON.stringify(adaptive),
+        ]);
+        return num(reply);
+      },
+      (error) => {
+        if (mode === 'fallback') return fallbackStore().record(key, outcome, adaptive);
+        if (mode === 'throw') throw error;
+        return 1;
+      },
+    );
+  };
+
   // Noted outcomes (see RedisStore.note), by client key, oldest first.
   const noted = new Map<string, Noted>();
   let noteTimer: ReturnType<typeof setInterval> | undefined;
   /** Writes one client's noted outcomes with record calls, in order; settles when all have. */
   const writeNoted = (key: string, entry: Noted): Promise<unknown> => {
     const writes: Promise<unknown>[] = [];
-    for (const letter of entry.outcomes) {
+    for (let i = 0; i < entry.outcomes.length; i++) {
+      const outcome = LETTER_OUTCOME[entry.outcomes[i] as string] as Outcome;
+      const at = entry.times?.[i];
       // record answers failures by the store's mode; a rejection ('throw') is dropped here, as
       // `note` promises no answer.
-      writes.push(Promise.resolve(store.record(key, LETTER_OUTCOME[letter] as Outcome, entry.adaptive)).catch(() => undefined));
+      writes.push(recordAt(key, outcome, entry.adaptive, at === undefined ? timeArg() : String(at)).catch(() => undefined));
     }
     return Promise.all(writes);
   };
@@ -574,9 +614,10 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     const later = noted.get(key);
     if (later !== undefined && later.adaptive === entry.adaptive) {
       later.outcomes = entry.outcomes + later.outcomes;
+      if (entry.times !== undefined && later.times !== undefined) later.times = [...entry.times, ...later.times];
     } else {
       if (later !== undefined) void writeNoted(key, later);
-      noted.set(key, { adaptive: entry.adaptive, outcomes: entry.outcomes });
+      noted.set(key, { adaptive: entry.adaptive, outcomes: entry.outcomes, times: entry.times });
     }
   };
 
@@ -776,34 +817,9 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       if (outcome !== 'success' && outcome !== 'failure' && outcome !== 'neutral') {
         throw invalidOption('outcome', outcome, 'one of "success", "failure", "neutral"');
       }
-      const tag = layout.tag(key);
       // Outcomes noted earlier go first, in order (sent before this call).
       if (noted.size > 0) void flushNoted(key);
-      return guarded(
-        'record',
-        async () => {
-          const reply = await call('record', SCRIPTS.record, [layout.score(tag), layout.index(tag)], [
-            timeArg(),
-            outcome,
-            adaptive.min,
-            adaptive.max,
-            adaptive.successStep,
-            adaptive.failureFactor,
-            adaptive.idleHalfLifeMs,
-            adaptive.longTermAfterMs,
-            adaptive.longTermMinRequests,
-            adaptive.longTermBonus,
-            scoreTtlMs,
-            JSON.stringify(adaptive),
-          ]);
-          return num(reply);
-        },
-        (error) => {
-          if (mode === 'fallback') return fallbackStore().record(key, outcome, adaptive);
-          if (mode === 'throw') throw error;
-          return 1;
-        },
-      );
+      return recordAt(key, outcome, adaptive, timeArg());
     },
 
     note(key: string, outcome: Outcome, adaptive: AdaptiveConfig): void {
@@ -823,10 +839,11 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
           const oldest = noted.keys().next().value as string;
           void flushNoted(oldest);
         }
-        entry = { adaptive, outcomes: '' };
+        entry = { adaptive, outcomes: '', times: clock === undefined ? undefined : [] };
         noted.set(key, entry);
       }
       entry.outcomes += letter;
+      entry.times?.push((clock as Clock).now());
       if (entry.outcomes.length >= notePerKey) void flushNoted(key);
       if (noteTimer === undefined) {
         noteTimer = setInterval(() => {
