@@ -95,6 +95,8 @@ export async function createApp(config: AdaptiveApiConfig, deps: AdaptiveApiDeps
     getUserId: userIdOf,
     classifier: { environment: config.nodeEnv },
     headers: 'legacy',
+    // Seed 2's header set: this example API shows each client how it was classified.
+    userTypeHeader: true,
     onDecision,
   });
 
