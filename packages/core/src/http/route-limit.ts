@@ -28,7 +28,10 @@ export interface RouteLimitRule<R> {
    * Who the limit is per: `'ip'` (the client address, IPv6 grouped by subnet), `'user'` (the
    * authenticated user, seed 1's `@rate_limit_user`; anonymous requests fall back to the IP), or a
    * function returning a key (seed 1's `key_func`; undefined or empty falls back to the IP, so a
-   * missing key is never a free pass).
+   * missing key is never a free pass). A function that returns a value the client sends (a query
+   * parameter, a header) gives every new value its own counter: a client that makes up values
+   * makes up budgets. Return such a value only after checking it (a known API key), or stack the
+   * route limit with an IP limit.
    * @default 'ip'
    */
   readonly by?: 'ip' | 'user' | ((request: R) => string | undefined);
