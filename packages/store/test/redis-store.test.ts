@@ -44,8 +44,8 @@ describe('redis store scripts', () => {
     expect(Object.fromEntries(Object.entries(SCRIPTS).map(([name, s]) => [name, s.sha]))).toMatchInlineSnapshot(`
       {
         "approximateWindow": "f5b067a4bda640c9c479c54e923d99d590af01c9",
-        "bucket": "493d8c2465c1913aabf41ff58fa47f674aac3af0",
-        "bucketConsume": "6b561e4c9338846027838e4d01d2b65c72533bc0",
+        "bucket": "2af08af18792a6287bb2a43df55159c32819bd00",
+        "bucketConsume": "42628007f1c6bf49b0ef2b3fb4ce839a4f15c770",
         "configGet": "61fded42bd4c4d6265be38642a86db802a68396d",
         "configSet": "94b9a075442b7dddfb1b2097e1473a259a76cf27",
         "delete": "1b02ad3209b8d544ea5c9824fd6c156816ec5457",

@@ -179,7 +179,8 @@ local function save(x, ttl, lastSeen)
     -- Room to spare: a state in use lives at most about tau past now, so a margin of tau (capped
     -- at ~31 years, which Redis can still add to its clock) makes a steadily used limit extend
     -- the index and the state rarely; an idle state outlives its need by at most that margin.
-    local keep = ttl + math.max(ttl, math.min(tau, 1e12), 60000)
+    -- Whole ms: PX and PEXPIRE reject a fraction, and tau rarely is whole.
+    local keep = ttl + math.ceil(math.max(ttl, math.min(tau, 1e12), 60000))
     -- The index a minute longer than the state, so it never expires first.
     if redis.call('PTTL', KEYS[2]) < keep + 60000 then redis.call('PEXPIRE', KEYS[2], keep + 60000) end
     known = now + keep
@@ -409,7 +410,8 @@ if ttl then
     -- Both the state and the index must live at least ttl more: extended together, with room
     -- to spare (see the bucket script).
     local index = string.sub(KEYS[1], 1, string.find(KEYS[1], '}', 1, true)) .. ':index'
-    local keep = ttl + math.max(ttl, math.min(size * interval, 1e12), 60000)
+    -- Whole ms: PX and PEXPIRE reject a fraction, and size * interval rarely is whole.
+    local keep = ttl + math.ceil(math.max(ttl, math.min(size * interval, 1e12), 60000))
     if redis.call('PTTL', index) < keep + 60000 then redis.call('PEXPIRE', index, keep + 60000) end
     expiry = math.floor((now + keep) / 60000)
     ttl = keep
