@@ -197,8 +197,8 @@ describe('redis store: note', () => {
     await store.close();
   });
 
-  it('a decision that fails gives its outcomes back: they are recorded later, in order', async () => {
-    // A client that fails every script call: the store answers from its fallback.
+  it('a decision that never reached Redis gives its outcomes back: they are recorded later, in order', async () => {
+    // A client that cannot send (no connection, no offline queue): the store answers from its fallback.
     const calls: unknown[][] = [];
     const fake = {
       isCluster: false as const,
@@ -207,7 +207,7 @@ describe('redis store: note', () => {
       eval: () => Promise.reject(new Error('eval not expected')),
       evalsha: (...args: unknown[]) => {
         calls.push(args.flat());
-        return Promise.reject(new Error('connection lost'));
+        return Promise.reject(new Error("Stream isn't writeable and enableOfflineQueue options is false"));
       },
     };
     const clock = new ManualClock(START);
@@ -227,6 +227,60 @@ describe('redis store: note', () => {
     for (const outcome of ['failure', 'success', 'neutral'] as const) reference.record('a', outcome, adaptive);
     expect(fallback.get('a')?.adaptive).toEqual(reference.get('a')?.adaptive);
     expect(fallback.get('a')?.adaptive).toMatchObject({ requests: 3, successes: 1, failures: 1 });
+  });
+
+  it('two failed decisions that never reached Redis give their outcomes back in the order noted', async () => {
+    const fake = {
+      isCluster: false as const,
+      options: { enableOfflineQueue: false, maxRetriesPerRequest: 1, autoResendUnfulfilledCommands: false },
+      scan: () => Promise.resolve(['0', []]),
+      eval: () => Promise.reject(new Error('eval not expected')),
+      evalsha: () => Promise.reject(new Error("Stream isn't writeable and enableOfflineQueue options is false")),
+    };
+    const clock = new ManualClock(START);
+    const fallback = createMemoryStore({ clock });
+    const reference = createMemoryStore({ clock });
+    const store = createRedisStore({ client: fake as never, clock, onStoreError: 'fallback', fallback, probeIntervalMs: 1e9, notes: { flushMs: 1e9 } });
+    const adaptive = adaptiveConfig({ successStep: 0.3, failureFactor: 0.5 });
+    store.note('a', 'failure', adaptive);
+    const first = store.consume({ key: 'a', spec, cost: 1, adaptive });
+    store.note('a', 'success', adaptive);
+    const second = store.consume({ key: 'a', spec, cost: 1, adaptive });
+    await Promise.all([first, second]);
+    await store.close();
+    for (const outcome of ['failure', 'success'] as const) reference.record('a', outcome, adaptive);
+    expect(fallback.get('a')?.adaptive).toEqual(reference.get('a')?.adaptive);
+    expect(fallback.get('a')?.adaptive?.multiplier).toBeCloseTo(0.8, 9);
+  });
+
+  it('a decision that failed after Redis ran it drops its outcomes: never counted twice', async () => {
+    // Forwards to Redis, then fails the reply of the first call (a connection dropped after the send).
+    let failNext = true;
+    const fake = {
+      isCluster: false as const,
+      options: { enableOfflineQueue: false, maxRetriesPerRequest: 1, autoResendUnfulfilledCommands: false },
+      scan: () => Promise.resolve(['0', []]),
+      eval: (...args: unknown[]) => (client.eval as (...a: unknown[]) => Promise<unknown>)(...args),
+      evalsha: async (...args: unknown[]) => {
+        const reply = await (client.evalsha as (...a: unknown[]) => Promise<unknown>)(...args);
+        if (failNext) {
+          failNext = false;
+          throw new Error('Connection is closed.');
+        }
+        return reply;
+      },
+    };
+    const clock = new ManualClock(START);
+    const p = prefix();
+    const store = createRedisStore({ client: fake as never, prefix: p, clock, onStoreError: 'fail-open', timeoutMs: 5000, probeIntervalMs: 1, notes: { flushMs: 1e9 } });
+    const adaptive = adaptiveConfig({ successStep: 0.3, failureFactor: 0.5 });
+    store.note('a', 'failure', adaptive);
+    store.note('a', 'success', adaptive);
+    await store.consume({ key: 'a', spec, cost: 1, adaptive });
+    clock.advance(10);
+    await store.close();
+    const reader = createRedisStore({ client, prefix: p, clock, onStoreError: 'throw', timeoutMs: 5000 });
+    expect((await reader.get('a'))?.adaptive).toMatchObject({ requests: 2, successes: 1, failures: 1 });
   });
 
   it('rejects a bad outcome and bad note options, naming them', () => {

@@ -112,6 +112,12 @@ export interface RedisStore extends Store {
    * writes the client's waiting outcomes first, `reset` drops them, `close` writes them all. An
    * outcome written apart from a decision counts at the time of the write (Redis time, at most
    * `notes.flushMs` late), or, with the `clock` option, at the time it was noted.
+   *
+   * At most once: when the decision carrying outcomes fails, they are given back (and written
+   * later, in order) only if the call provably never reached Redis (the client could not send
+   * it); after any other failure or a timeout Redis may already have applied them, so they are
+   * dropped rather than risk counting them twice. A failed write apart from a decision drops them
+   * too.
    */
   note(key: string, outcome: Outcome, adaptive: AdaptiveConfig): void;
   /** Writes waiting outcomes, then releases the fallback store and caches (never the Redis client). */
@@ -144,6 +150,18 @@ interface Noted {
    * flush comes within `notes.flushMs`, and writes at its own time.
    */
   times: number[] | undefined;
+  /** When the first of these outcomes was noted (a store-wide count): keeps given-back outcomes in order. */
+  seq: number;
+}
+
+/**
+ * Whether a failed call's error proves Redis never received it, so never ran its script: ioredis
+ * rejects so at once when it has no connection and may not queue. Any other failure (a Redis
+ * error from a write late in the script, a connection dropped after the send, a timeout) may
+ * come after the script ran.
+ */
+function neverSent(error: unknown): boolean {
+  return error instanceof Error && /^(Stream|Cluster) isn't (writeable|ready) and enableOfflineQueue options is false/.test(error.message);
 }
 
 /** Which script runs a spec. */
@@ -494,7 +512,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       adaptive === undefined
         ? [1, layout.limit(tag, limitId), packed]
         : [2, layout.limit(tag, limitId), layout.score(tag), packed, adaptiveTextsOf(adaptive).slots];
-    // Outcomes noted for this client go with this decision; given back if it fails.
+    // Outcomes noted for this client go with this decision; given back if it fails before Redis
+    // got it, else dropped (at most once: Redis may have applied them).
     let carried: Noted | undefined;
     if (adaptive !== undefined && noted.size > 0) {
       carried = noted.get(key);
@@ -545,7 +564,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
         (error: unknown) => {
           if (pending.done) return;
           pending.done = true;
-          if (carried !== undefined) renote(key, carried);
+          if (carried !== undefined && neverSent(error)) renote(key, carried);
           failed(storeError(error, 'consume'));
         },
       );
@@ -585,6 +604,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   // Noted outcomes (see RedisStore.note), by client key, oldest first.
   const noted = new Map<string, Noted>();
   let noteTimer: ReturnType<typeof setInterval> | undefined;
+  let noteSeq = 0;
   /** Writes one client's noted outcomes with record calls, in order; settles when all have. */
   const writeNoted = (key: string, entry: Noted): Promise<unknown> => {
     const writes: Promise<unknown>[] = [];
@@ -609,15 +629,21 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     noted.clear();
     return Promise.all(all.map(([key, entry]) => writeNoted(key, entry)));
   };
-  /** Puts outcomes back (a decision that carried them failed), ahead of any noted since. */
+  /**
+   * Puts outcomes back (a decision that carried them never reached Redis), in the order they were
+   * noted: ahead of those noted since, behind those another failed decision gave back first.
+   */
   const renote = (key: string, entry: Noted): void => {
-    const later = noted.get(key);
-    if (later !== undefined && later.adaptive === entry.adaptive) {
-      later.outcomes = entry.outcomes + later.outcomes;
-      if (entry.times !== undefined && later.times !== undefined) later.times = [...entry.times, ...later.times];
+    const other = noted.get(key);
+    if (other !== undefined && other.adaptive === entry.adaptive) {
+      const first = entry.seq < other.seq ? entry : other;
+      const second = first === entry ? other : entry;
+      other.outcomes = first.outcomes + second.outcomes;
+      if (first.times !== undefined && second.times !== undefined) other.times = [...first.times, ...second.times];
+      other.seq = first.seq;
     } else {
-      if (later !== undefined) void writeNoted(key, later);
-      noted.set(key, { adaptive: entry.adaptive, outcomes: entry.outcomes, times: entry.times });
+      if (other !== undefined) void writeNoted(key, other);
+      noted.set(key, { adaptive: entry.adaptive, outcomes: entry.outcomes, times: entry.times, seq: entry.seq });
     }
   };
 
@@ -839,7 +865,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
           const oldest = noted.keys().next().value as string;
           void flushNoted(oldest);
         }
-        entry = { adaptive, outcomes: '', times: clock === undefined ? undefined : [] };
+        entry = { adaptive, outcomes: '', times: clock === undefined ? undefined : [], seq: noteSeq++ };
         noted.set(key, entry);
       }
       entry.outcomes += letter;
