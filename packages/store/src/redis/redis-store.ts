@@ -1,4 +1,4 @@
-import { LimiterError, effectiveMultiplier, gcraStep, inspect, invalidOption, scaleSpec, silentLogger, validateSpec } from '@micboard/limiter-core';
+import { LimiterError, adaptiveConfig, effectiveMultiplier, gcraStep, inspect, invalidOption, scaleSpec, silentLogger, validateSpec } from '@micboard/limiter-core';
 import type {
   AdaptiveConfig,
   AdaptiveState,
@@ -335,8 +335,11 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     throw invalidOption('blockedCache', options.blockedCache, 'a boolean or { maxKeys }');
   }
 
-  const notes = options.notes ?? {};
-  if (typeof notes !== 'object' || notes === null) throw invalidOption('notes', notes, 'an object { maxKeys, perKey, flushMs }');
+  // Only an absent option takes the defaults: null or an array is a mistake worth naming.
+  const notes = options.notes === undefined ? {} : options.notes;
+  if (typeof notes !== 'object' || notes === null || Array.isArray(notes)) {
+    throw invalidOption('notes', notes, 'an object { maxKeys, perKey, flushMs }');
+  }
   const noteKeys = notes.maxKeys ?? DEFAULT_NOTE_KEYS;
   if (!Number.isInteger(noteKeys) || noteKeys < 1) throw invalidOption('notes.maxKeys', noteKeys, 'an integer of at least 1');
   const notePerKey = notes.perKey ?? DEFAULT_NOTE_PER_KEY;
@@ -605,6 +608,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   const noted = new Map<string, Noted>();
   let noteTimer: ReturnType<typeof setInterval> | undefined;
   let noteSeq = 0;
+  // Adaptive configs note() has validated (the same few objects come on every call).
+  const checkedAdaptive = new WeakSet<object>();
   /** Writes one client's noted outcomes with record calls, in order; settles when all have. */
   const writeNoted = (key: string, entry: Noted): Promise<unknown> => {
     const writes: Promise<unknown>[] = [];
@@ -852,6 +857,13 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       const letter = OUTCOME_LETTER[outcome];
       if (letter === undefined || !Object.hasOwn(OUTCOME_LETTER, outcome)) {
         throw invalidOption('outcome', outcome, 'one of "success", "failure", "neutral"');
+      }
+      // Checked here, at the caller: a bad value found only when a later decision or flush sends
+      // it would fail that call (and trip the breaker) far from the mistake.
+      if (typeof key !== 'string') throw invalidOption('key', key, 'a string');
+      if (!checkedAdaptive.has(adaptive)) {
+        adaptiveConfig(adaptive, 'adaptive');
+        checkedAdaptive.add(adaptive);
       }
       let entry = noted.get(key);
       if (entry !== undefined && entry.adaptive !== adaptive) {
