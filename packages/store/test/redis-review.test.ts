@@ -8,6 +8,7 @@ import { adaptiveConfig } from '@micboard/limiter-core';
 import type { RateSpec } from '@micboard/limiter-core';
 import { connectSharedRedis, deleteByPrefix, uniquePrefix } from '@micboard/test-utils';
 import { createRedisStore } from '@micboard/limiter-store/redis';
+import { Deadlines } from '../src/redis/guard.js';
 
 let client: Redis;
 const prefixes: string[] = [];
@@ -58,5 +59,62 @@ describe('redis store: TTLs are whole ms', () => {
     expect((await store.consume({ key: 'a', spec, cost: 1, adaptive })).allowed).toBe(true);
     expect(store.degraded).toBe(false);
     await store.close();
+  });
+});
+
+describe('redis store: every call settles once', () => {
+  const spec: RateSpec = { algorithm: 'token-bucket', capacity: 5, refillPerSecond: 1, burst: 0 };
+  const options = { enableOfflineQueue: false, maxRetriesPerRequest: 1, autoResendUnfulfilledCommands: false };
+  // Resolves 'pending' when `promise` has not settled within `ms`.
+  const within = <T>(promise: T | Promise<T>, ms = 1000): Promise<T | 'pending'> =>
+    Promise.race([promise, new Promise<'pending'>((resolve) => setTimeout(() => resolve('pending'), ms))]);
+
+  it('a client that throws instead of rejecting is answered by onStoreError', async () => {
+    const fake = {
+      isCluster: false as const,
+      options,
+      scan: () => Promise.resolve(['0', []]),
+      eval: () => Promise.reject(new Error('eval not expected')),
+      evalsha: () => {
+        throw new TypeError('boom');
+      },
+    };
+    const store = createRedisStore({ client: fake as never, onStoreError: 'fail-open', timeoutMs: 50 });
+    const decision = await within(store.consume({ key: 'a', spec, cost: 1 }));
+    expect(decision).toMatchObject({ allowed: true });
+    expect(store.degraded).toBe(true);
+  });
+
+  it('a reply the decision cannot be read from is answered by onStoreError, not left pending', async () => {
+    const fake = {
+      isCluster: false as const,
+      options,
+      scan: () => Promise.resolve(['0', []]),
+      eval: () => Promise.reject(new Error('eval not expected')),
+      evalsha: () =>
+        Promise.resolve({
+          toString(): string {
+            throw new Error('unreadable');
+          },
+        }),
+    };
+    const store = createRedisStore({ client: fake as never, onStoreError: 'fail-closed', timeoutMs: 50 });
+    const decision = await within(store.consume({ key: 'a', spec, cost: 1 }));
+    expect(decision).toMatchObject({ allowed: false });
+  });
+
+  it('a throwing expire does not stop the deadline sweep: the calls behind it still time out', async () => {
+    const deadlines = new Deadlines(5);
+    const expired: string[] = [];
+    deadlines.track('first', () => {
+      throw new Error('caller bug');
+    });
+    deadlines.track('second', (error) => expired.push(error.code));
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(expired).toEqual(['STORE_TIMEOUT']);
+    // And the sweep is re-armed for what comes next.
+    deadlines.track('third', (error) => expired.push(error.code));
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(expired).toEqual(['STORE_TIMEOUT', 'STORE_TIMEOUT']);
   });
 });

@@ -534,35 +534,53 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       }
     }
     return new Promise<StoreDecision>((resolve, reject) => {
+      // Every path below settles the promise once, whatever throws (a logger, a reply of an
+      // unexpected shape, a client that throws instead of rejecting): never a call left pending.
       const failed = (error: LimiterError): void => {
-        breaker.failed(error, mode);
-        settle(() => failedDecision(spec, cost, request, error)).then(resolve, reject);
+        settle(() => {
+          breaker.failed(error, mode);
+          return failedDecision(spec, cost, request, error);
+        }).then(resolve, reject);
       };
       const pending = deadlines.track('consume', failed);
-      runScriptArgs(scripts, SCRIPTS.bucketConsume, args).then(
+      let sent: Promise<unknown>;
+      try {
+        sent = runScriptArgs(scripts, SCRIPTS.bucketConsume, args);
+      } catch (error) {
+        // Thrown before sending: Redis never saw the outcomes carried.
+        pending.done = true;
+        if (carried !== undefined) renote(key, carried);
+        failed(storeError(error, 'consume'));
+        return;
+      }
+      sent.then(
         (reply) => {
           if (pending.done) return;
           pending.done = true;
-          breaker.succeeded();
-          // 'seconds micros tat[ multiplier]': the same ms as the script computed from TIME's
-          // texts (or the time passed in, with micros '-'), the TAT read ('-': none).
-          const r = String(reply).split(' ');
-          const now = r[1] === '-' ? Number(r[0]) : Number(r[0]) * 1000 + Math.floor(Number(r[1]) / 1000);
-          offset = now - localNow();
-          const multiplier = adaptive === undefined ? 1 : Number(r[3]);
-          const tat = r[2] === '-' ? undefined : Number(r[2]);
-          const { decision } = gcraStep(tat, multiplier === 1 ? spec : (scaleSpec(spec, multiplier) as RateSpec), cost, now);
-          const out: StoreDecision = {
-            allowed: decision.allowed,
-            limit: decision.limit,
-            remaining: decision.remaining,
-            resetAt: decision.resetAt,
-            retryAfter: decision.retryAfter,
-            exceedsLimit: decision.exceedsLimit,
-            multiplier,
-          };
-          blocked?.remember(key, limitId, cost, out, localNow());
-          resolve(out);
+          try {
+            breaker.succeeded();
+            // 'seconds micros tat[ multiplier]': the same ms as the script computed from TIME's
+            // texts (or the time passed in, with micros '-'), the TAT read ('-': none).
+            const r = String(reply).split(' ');
+            const now = r[1] === '-' ? Number(r[0]) : Number(r[0]) * 1000 + Math.floor(Number(r[1]) / 1000);
+            offset = now - localNow();
+            const multiplier = adaptive === undefined ? 1 : Number(r[3]);
+            const tat = r[2] === '-' ? undefined : Number(r[2]);
+            const { decision } = gcraStep(tat, multiplier === 1 ? spec : (scaleSpec(spec, multiplier) as RateSpec), cost, now);
+            const out: StoreDecision = {
+              allowed: decision.allowed,
+              limit: decision.limit,
+              remaining: decision.remaining,
+              resetAt: decision.resetAt,
+              retryAfter: decision.retryAfter,
+              exceedsLimit: decision.exceedsLimit,
+              multiplier,
+            };
+            blocked?.remember(key, limitId, cost, out, localNow());
+            resolve(out);
+          } catch (error) {
+            failed(storeError(error, 'consume'));
+          }
         },
         (error: unknown) => {
           if (pending.done) return;
