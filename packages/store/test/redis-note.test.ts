@@ -220,7 +220,7 @@ describe('redis store: note', () => {
     await store.consume({ key: 'a', spec, cost: 1, adaptive });
     // The failed call carried them ('fs' first in its third ARGV)...
     expect(calls).toHaveLength(1);
-    expect(String(calls[0]?.[6])).toMatch(/^fs /);
+    expect(String(calls[0]?.[7])).toMatch(/^fs /);
     store.note('a', 'neutral', adaptive);
     // ...and close records them, before the one noted since (here in the fallback: Redis is down).
     await store.close();

@@ -118,3 +118,33 @@ describe('redis store: every call settles once', () => {
     expect(expired).toEqual(['STORE_TIMEOUT', 'STORE_TIMEOUT']);
   });
 });
+
+describe('redis store: the bucket consume declares every key it may touch', () => {
+  it('the index goes in KEYS (Redis Cluster fails undeclared keys while a slot migrates)', async () => {
+    const p = prefix();
+    const sent: string[][] = [];
+    const spy = {
+      isCluster: false as const,
+      options: { enableOfflineQueue: false, maxRetriesPerRequest: 1, autoResendUnfulfilledCommands: false },
+      scan: () => Promise.resolve(['0', []]),
+      eval: (...args: unknown[]) => (client.eval as (...a: unknown[]) => Promise<unknown>)(...args),
+      evalsha: (...args: unknown[]) => {
+        const flat = args.flat() as (string | number)[];
+        sent.push(flat.slice(2, 2 + Number(flat[1])).map(String));
+        return (client.evalsha as (...a: unknown[]) => Promise<unknown>)(...args);
+      },
+    };
+    const store = createRedisStore({ client: spy as never, prefix: p, onStoreError: 'throw', timeoutMs: 5000 });
+    const spec: RateSpec = { algorithm: 'token-bucket', capacity: 5, refillPerSecond: 1, burst: 0 };
+    const adaptive = adaptiveConfig();
+    await store.consume({ key: 'a', spec, cost: 1 });
+    store.note('a', 'success', adaptive);
+    await store.consume({ key: 'a', spec, cost: 1, adaptive, limitId: 'x' });
+    expect(sent).toEqual([
+      [`${p}{a}:l:default`, `${p}{a}:index`],
+      [`${p}{a}:l:x`, `${p}{a}:index`, `${p}{a}:score`],
+    ]);
+    // And the index it wrote is the declared one.
+    expect(Object.keys(await client.hgetall(`${p}{a}:index`)).sort()).toEqual(['l:default', 'l:x']);
+  });
+});

@@ -513,8 +513,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     if (clock !== undefined) packed += ` ${String(clock.now())}`;
     const args: RedisArg[] =
       adaptive === undefined
-        ? [1, layout.limit(tag, limitId), packed]
-        : [2, layout.limit(tag, limitId), layout.score(tag), packed, adaptiveTextsOf(adaptive).slots];
+        ? [2, layout.limit(tag, limitId), layout.index(tag), packed]
+        : [3, layout.limit(tag, limitId), layout.index(tag), layout.score(tag), packed, adaptiveTextsOf(adaptive).slots];
     // Outcomes noted for this client go with this decision; given back if it fails before Redis
     // got it, else dropped (at most once: Redis may have applied them).
     let carried: Noted | undefined;

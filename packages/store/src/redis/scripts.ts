@@ -230,11 +230,10 @@ error('bucket: unknown op ' .. op)
  * and the caller runs `gcraStep` on them for the decision's numbers, so they are core's by
  * construction and the reply is two numbers.
  *
- * KEYS: 1 limit state, 2 adaptive score (only when the request is adaptive). The client's index,
- * written only when the limit is new, its spec changed or the state would outlive it, is not
- * a declared key: its name is derived from KEYS[1] ('<prefix>{<client>}:l:<id>' ->
- * '<prefix>{<client>}:index'). It carries the same hash tag, so it is in the same slot, which
- * is all Redis Cluster checks; declaring it would cost every decision an argument.
+ * KEYS: 1 limit state, 2 the client's index (written only when the limit is new, its spec changed
+ * or the state would outlive it), 3 adaptive score (only when the request is adaptive). The
+ * index is declared though most decisions do not touch it: Redis Cluster fails a script that
+ * touches an undeclared key while its slot migrates, and servers may enforce declared keys.
  * ARGV, packed into few texts (every argument costs Redis and the client time; a Lua match is
  * cheaper): 1 'cost capacity burst refillPerSecond tag[ now]', the tag's first letter the
  * algorithm ('t' token bucket, 'g' GCRA), now in ms only with time passed in (tests; else Redis
@@ -272,7 +271,7 @@ else
 end
 local cost, capacity, burst, rate = tonumber(costText), tonumber(capacityText), tonumber(burstText), tonumber(rateText)
 local mult = 1
-if KEYS[2] then
+if KEYS[3] then
   local mn, mx, half, after, minReq, bonus
   local st
   if ARGV[3] then
@@ -282,7 +281,7 @@ if KEYS[2] then
     -- would have at this time.
     local outcomes, step, factor, scoreTtl = string.match(ARGV[3], '^(%S+) (%S+) (%S+) (%S+)$')
     step, factor = tonumber(step), tonumber(factor)
-    local r = redis.call('HMGET', KEYS[2], 'm', 'f', 'l', 'r', 's', 'x', 'c', 'i')
+    local r = redis.call('HMGET', KEYS[3], 'm', 'f', 'l', 'r', 's', 'x', 'c', 'i')
     local m, first, last, requests, successes, failures = 1, now, now, 0, 0, 0
     if r[1] then
       m, first, last = tonumber(r[1]), tonumber(r[2]), tonumber(r[3])
@@ -314,7 +313,7 @@ if KEYS[2] then
       set[11], set[12], set[13], set[14] = 'f', string.format('%.17g', first), 'c', ARGV[4]
     end
     if not (r[8] and now + ttl + 60000 <= tonumber(r[8]) * 60000) then
-      local index = string.sub(KEYS[1], 1, string.find(KEYS[1], '}', 1, true)) .. ':index'
+      local index = KEYS[2]
       local keep = ttl + 3600000
       local current = redis.call('PTTL', index)
       -- No index (only DEL removes one before its states expire): made, as the record script would.
@@ -323,11 +322,11 @@ if KEYS[2] then
       set[#set + 1] = 'i'
       set[#set + 1] = math.floor((now + keep) / 60000)
     end
-    redis.call('HSET', KEYS[2], unpack(set))
-    redis.call('PEXPIRE', KEYS[2], ttl)
+    redis.call('HSET', KEYS[3], unpack(set))
+    redis.call('PEXPIRE', KEYS[3], ttl)
     st = { m, first, last, successes, failures }
   else
-    st = redis.call('HMGET', KEYS[2], 'm', 'f', 'l', 's', 'x')
+    st = redis.call('HMGET', KEYS[3], 'm', 'f', 'l', 's', 'x')
   end
   if st[1] then
     if not mn then
@@ -395,8 +394,8 @@ if ttl then
     local algorithm = 'token-bucket'
     if string.sub(spec, 1, 1) == 'g' then algorithm = 'gcra' end
     local adaptive = ''
-    if KEYS[2] then adaptive = '"adaptive":true,' end
-    redis.call('HSET', string.sub(key, 1, close) .. ':index', string.sub(key, close + 2), '{' .. adaptive ..
+    if KEYS[3] then adaptive = '"adaptive":true,' end
+    redis.call('HSET', KEYS[2], string.sub(key, close + 2), '{' .. adaptive ..
       '"spec":{"algorithm":"' .. algorithm .. '","capacity":' .. capacityText .. ',"refillPerSecond":' .. rateText ..
       ',"burst":' .. burstText .. '}}')
     tag = spec
@@ -409,7 +408,7 @@ if ttl then
   if ttl > 0 and now + ttl > minute * 60000 then
     -- Both the state and the index must live at least ttl more: extended together, with room
     -- to spare (see the bucket script).
-    local index = string.sub(KEYS[1], 1, string.find(KEYS[1], '}', 1, true)) .. ':index'
+    local index = KEYS[2]
     -- Whole ms: PX and PEXPIRE reject a fraction, and size * interval rarely is whole.
     local keep = ttl + math.ceil(math.max(ttl, math.min(size * interval, 1e12), 60000))
     if redis.call('PTTL', index) < keep + 60000 then redis.call('PEXPIRE', index, keep + 60000) end
@@ -434,7 +433,7 @@ if ttl then
 end
 -- One text (a table reply costs Redis more): 'seconds micros tat[ multiplier]', the TAT as it
 -- was stored ('-' when there was none, which core reads as now).
-if KEYS[2] then
+if KEYS[3] then
   if mult ~= math.floor(mult) then mult = string.format('%.17g', mult) end
   return second .. ' ' .. micros .. ' ' .. (text or '-') .. ' ' .. mult
 end
