@@ -9,6 +9,7 @@ import type { RateSpec } from '@micboard/limiter-core';
 import { connectSharedRedis, deleteByPrefix, uniquePrefix } from '@micboard/test-utils';
 import { createRedisStore } from '@micboard/limiter-store/redis';
 import { Deadlines } from '../src/redis/guard.js';
+import { ManualClock } from '@micboard/limiter-core/testing';
 
 let client: Redis;
 const prefixes: string[] = [];
@@ -145,6 +146,31 @@ describe('redis store: the bucket consume declares every key it may touch', () =
       [`${p}{a}:l:x`, `${p}{a}:index`, `${p}{a}:score`],
     ]);
     // And the index it wrote is the declared one.
-    expect(Object.keys(await client.hgetall(`${p}{a}:index`)).sort()).toEqual(['l:default', 'l:x']);
+    expect(Object.keys(await client.hgetall(`${p}{a}:index`)).filter((f) => f.startsWith('l:')).sort()).toEqual(['l:default', 'l:x']);
   });
+});
+
+describe('redis store: outcomes carried by a decision are activity', () => {
+  for (const how of ['note', 'record'] as const) {
+    it(`with ${how}(): lastSeen is the activity time and cleanup keeps the client after its bucket state expired`, async () => {
+      const p = prefix();
+      const clock = new ManualClock(1_700_000_000_000);
+      const store = createRedisStore({ client, prefix: p, clock, onStoreError: 'throw', timeoutMs: 5000, notes: { flushMs: 1e9 } });
+      const spec: RateSpec = { algorithm: 'token-bucket', capacity: 10, refillPerSecond: 10, burst: 0 };
+      const adaptive = adaptiveConfig();
+      await store.consume({ key: 'a', spec, cost: 1, adaptive });
+      clock.advance(5000);
+      const active = clock.now();
+      if (how === 'note') store.note('a', 'neutral', adaptive);
+      else await store.record('a', 'neutral', adaptive);
+      await store.consume({ key: 'a', spec, cost: 1, adaptive });
+      // The bucket state lives about a minute past its need (in Redis time): gone, as it would be.
+      await client.del(`${p}{a}:l:default`);
+      clock.advance(64_000);
+      expect((await store.get('a'))?.lastSeen).toBe(active);
+      expect(await store.cleanup(3_600_000)).toBe(0);
+      expect(await store.get('a')).toBeDefined();
+      await store.close();
+    });
+  }
 });

@@ -45,7 +45,7 @@ describe('redis store scripts', () => {
       {
         "approximateWindow": "f5b067a4bda640c9c479c54e923d99d590af01c9",
         "bucket": "2af08af18792a6287bb2a43df55159c32819bd00",
-        "bucketConsume": "e5fdf9401b35c3650975faa576531581d188d119",
+        "bucketConsume": "e2801b9557a962af4e419311d84625f48c10ac26",
         "configGet": "61fded42bd4c4d6265be38642a86db802a68396d",
         "configSet": "94b9a075442b7dddfb1b2097e1473a259a76cf27",
         "delete": "1b02ad3209b8d544ea5c9824fd6c156816ec5457",

@@ -304,9 +304,12 @@ if KEYS[3] then
       requests = requests + 1
     end
     -- The record script's writes, less what this decision makes redundant: the first-seen time
-    -- and the config only when new or changed; no '_seen' in the index (the bucket state written
-    -- below records the activity); the index's TTL checked only when the bound kept in the
-    -- score ('i', whole minutes) does not cover the score's new TTL plus a minute.
+    -- and the config only when new or changed; the index's TTL checked only when the bound kept
+    -- in the score ('i', whole minutes) does not cover the score's new TTL plus a minute. The
+    -- index's '_seen' is written as record writes it: the bucket state also records the
+    -- activity, but may expire long before the score, and cleanup must not then take the
+    -- client for idle.
+    redis.call('HSET', KEYS[2], '_seen', now)
     local ttl = math.max(1, math.ceil(last + tonumber(scoreTtl) - now)) + pad
     local set = { 'm', string.format('%.17g', m), 'l', string.format('%.17g', last), 'r', requests, 's', successes, 'x', failures }
     if not r[1] or r[7] ~= ARGV[4] then
@@ -316,8 +319,6 @@ if KEYS[3] then
       local index = KEYS[2]
       local keep = ttl + 3600000
       local current = redis.call('PTTL', index)
-      -- No index (only DEL removes one before its states expire): made, as the record script would.
-      if current == -2 then redis.call('HSET', index, '_seen', now) end
       if current < keep then redis.call('PEXPIRE', index, keep) end
       set[#set + 1] = 'i'
       set[#set + 1] = math.floor((now + keep) / 60000)
