@@ -174,3 +174,49 @@ describe('redis store: outcomes carried by a decision are activity', () => {
     });
   }
 });
+
+describe('redis store: bucket states written by the previous store format', () => {
+  // 'tat|seenMs|indexExpiryMinute|tag' with the exact TTL that store gave it; the minute bounded
+  // the index only.
+  const START = 1_700_000_000_000;
+  const spec: RateSpec = { algorithm: 'token-bucket', capacity: 10, refillPerSecond: 1, burst: 0 };
+  const oldState = async (p: string, limitId: string, tat: number, seenMs: number): Promise<void> => {
+    const minute = Math.floor((START + 86_400_000) / 60000);
+    await client.set(`${p}{a}:l:${limitId}`, `${tat}|${seenMs}|${minute}|1a2b3c`, 'PX', Math.ceil(tat - START) + 3_600_000);
+  };
+
+  it('a decision gives the state the TTL its new TAT needs (the old bound is not trusted)', async () => {
+    const p = prefix();
+    const clock = new ManualClock(START);
+    const store = createRedisStore({ client, prefix: p, clock, onStoreError: 'throw', timeoutMs: 5000 });
+    await oldState(p, 'default', START + 5000, START);
+    const decision = await store.consume({ key: 'a', spec, cost: 1 });
+    expect(decision).toMatchObject({ allowed: true, remaining: 4 });
+    // The new TAT is 6 s ahead (plus the hour injected time pads TTLs with).
+    expect(await client.pttl(`${p}{a}:l:default`)).toBeGreaterThan(3_606_000);
+    // Rewritten in this format: last-seen in seconds.
+    expect((await client.get(`${p}{a}:l:default`))?.split('|')[1]).toBe(String(START / 1000));
+  });
+
+  it('a reservation does too, and keeps last-seen in seconds', async () => {
+    const p = prefix();
+    const clock = new ManualClock(START);
+    const store = createRedisStore({ client, prefix: p, clock, onStoreError: 'throw', timeoutMs: 5000 });
+    await oldState(p, 'reserve', START + 5000, START + 2000);
+    expect(await store.reserve('a', spec, 1, 0)).toEqual({ granted: true, delayMs: 0 });
+    expect(await client.pttl(`${p}{a}:l:reserve`)).toBeGreaterThan(3_606_000);
+    expect((await client.get(`${p}{a}:l:reserve`))?.split('|')[1]).toBe(String((START + 2000) / 1000));
+  });
+
+  it('get and cleanup read its last-seen as ms', async () => {
+    const p = prefix();
+    const clock = new ManualClock(START + 7_200_000);
+    const store = createRedisStore({ client, prefix: p, clock, onStoreError: 'throw', timeoutMs: 5000 });
+    await oldState(p, 'default', START + 5000, START);
+    await client.hset(`${p}{a}:index`, 'l:default', JSON.stringify({ spec }));
+    await client.pexpire(`${p}{a}:index`, 7_200_000);
+    expect((await store.get('a'))?.lastSeen).toBe(START);
+    // Idle for two hours: an hour's cleanup takes it.
+    expect(await store.cleanup(3_600_000)).toBe(1);
+  });
+});

@@ -44,11 +44,11 @@ describe('redis store scripts', () => {
     expect(Object.fromEntries(Object.entries(SCRIPTS).map(([name, s]) => [name, s.sha]))).toMatchInlineSnapshot(`
       {
         "approximateWindow": "f5b067a4bda640c9c479c54e923d99d590af01c9",
-        "bucket": "2af08af18792a6287bb2a43df55159c32819bd00",
-        "bucketConsume": "e2801b9557a962af4e419311d84625f48c10ac26",
+        "bucket": "c2ed3187a18131290e1ece89cf7db09e341322bd",
+        "bucketConsume": "7ba640b6b8ccd6fda5d42ce667f96668d6dfd466",
         "configGet": "61fded42bd4c4d6265be38642a86db802a68396d",
         "configSet": "94b9a075442b7dddfb1b2097e1473a259a76cf27",
-        "delete": "1b02ad3209b8d544ea5c9824fd6c156816ec5457",
+        "delete": "854bcf33d88981ae994a1ec300bc64d0bbdbb2f9",
         "exactWindow": "542ba493df0403ca250691bdfedad173f63decc0",
         "fixedWindow": "ad18b4b97480f90c7faa2e47a6eeaa256c923b39",
         "read": "feedf0644d1e4ab4de251ce73019cbddacad21c6",

@@ -244,7 +244,9 @@ function seenFrom(raw: unknown): number {
   if (!Array.isArray(raw) || raw[0] !== 'string') return -Infinity;
   // Whole seconds in the state: the start of that second.
   const part = String(raw[1]).split('|')[1];
-  const seen = part === undefined ? NaN : Number(part) * 1000;
+  const at = part === undefined ? NaN : Number(part);
+  // An older store's state holds ms (13 digits; seconds have 10 until the year 5138).
+  const seen = at >= 1e11 ? at : at * 1000;
   return Number.isFinite(seen) ? seen : -Infinity;
 }
 

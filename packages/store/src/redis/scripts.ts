@@ -139,6 +139,11 @@ if raw then
   local t, s, e, g = string.match(raw, '^([^|]*)|([^|]*)|([^|]*)|(.*)$')
   if t then
     tat, stored, known, tag = tonumber(t), tonumber(s), tonumber(e) * 60000, g
+    if stored >= 1e11 then
+      -- An older store's state (last-seen in ms, so 13 digits): its minute bounded only the
+      -- index, and its TTL was exact, so neither the bound nor the tag is trusted here.
+      stored, known, tag = math.floor(stored / 1000), -1, ''
+    end
     if stored > seen then seen = stored end
   else
     tat = tonumber(raw)
@@ -361,6 +366,10 @@ if raw then
   if t then
     tat, text, seen, expiry, tag = tonumber(t), t, s, e, g
     minute = tonumber(e)
+    -- An older store's state has its last-seen in ms (13 digits; seconds have 10 until the year
+    -- 5138): its minute bounded only the index and its TTL was exact, so the bound is unknown
+    -- (the write sets a TTL) and the tag too (the index gets the spec again).
+    if #s > 11 then minute, tag = -1, '' end
   else
     tat, text = tonumber(raw), raw
   end
@@ -741,7 +750,12 @@ if ARGV[2] ~= '' then
     local v = redis.pcall('GET', KEYS[i])
     if type(v) == 'string' then
       local s = string.match(v, '^[^|]*|([^|]*)|')
-      if s and (tonumber(s) + 1) * 1000 > cutoff then return 0 end
+      if s then
+        local at = tonumber(s)
+        -- An older store's state holds ms (13 digits), not seconds.
+        if at and at < 1e11 then at = (at + 1) * 1000 end
+        if at and at > cutoff then return 0 end
+      end
     end
   end
 end
