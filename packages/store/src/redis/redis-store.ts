@@ -86,8 +86,11 @@ export interface RedisStoreOptions {
    * adaptive token-bucket or GCRA decision, which applies them in the same round trip. At most
    * `maxKeys` clients hold some (the oldest is written when one more comes); a client with
    * `perKey` waiting has them written at once; every `flushMs` ms what still waits is written
-   * (pipelined record calls), and so on `close()`.
-   * @default { maxKeys: 10_000, perKey: 8, flushMs: 1000 }
+   * (pipelined record calls), and so on `close()`. Many connections behind one address (a NAT,
+   * a proxy, a load test) share one client key, and several of their responses finish between
+   * two of its decisions: `perKey` leaves room for them, since writing them apart costs a
+   * script call each.
+   * @default { maxKeys: 10_000, perKey: 64, flushMs: 1000 }
    */
   readonly notes?: { readonly maxKeys?: number; readonly perKey?: number; readonly flushMs?: number };
   /**
@@ -134,7 +137,7 @@ const DEFAULT_LIMIT_ID = 'default';
 const RESERVE_LIMIT_ID = 'reserve';
 const DEFAULT_PAGE = 100;
 const DEFAULT_NOTE_KEYS = 10_000;
-const DEFAULT_NOTE_PER_KEY = 8;
+const DEFAULT_NOTE_PER_KEY = 64;
 const DEFAULT_NOTE_FLUSH_MS = 1000;
 const OUTCOME_LETTER: Readonly<Record<Outcome, string>> = { success: 's', failure: 'f', neutral: 'n' };
 const LETTER_OUTCOME: Readonly<Record<string, Outcome>> = { s: 'success', f: 'failure', n: 'neutral' };
