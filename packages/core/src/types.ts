@@ -209,8 +209,13 @@ export interface Store {
   cleanup(inactiveMs: number): MaybePromise<number>;
   /** Reads the shared runtime config. */
   getConfig(): MaybePromise<SharedConfig | undefined>;
-  /** Replaces the shared runtime config; returns the new version. */
-  setConfig(data: Readonly<Record<string, unknown>>): MaybePromise<number>;
+  /**
+   * Replaces the shared runtime config; returns the new version (versions start at 1). With
+   * `ifVersion`, writes only while the stored version is still that one (0: none stored yet) and
+   * returns 0, writing nothing, when another write came first: a read-modify-write by one instance
+   * then never undoes another's change.
+   */
+  setConfig(data: Readonly<Record<string, unknown>>, options?: { readonly ifVersion?: number }): MaybePromise<number>;
   /** The store's current time in ms (memory: its clock; Redis: may be approximate, from last TIME). */
   now?(): number;
   /** Releases timers/connections the store owns (never the user's Redis client). */

@@ -47,7 +47,7 @@ describe('redis store scripts', () => {
         "bucket": "c2ed3187a18131290e1ece89cf7db09e341322bd",
         "bucketConsume": "7ba640b6b8ccd6fda5d42ce667f96668d6dfd466",
         "configGet": "61fded42bd4c4d6265be38642a86db802a68396d",
-        "configSet": "94b9a075442b7dddfb1b2097e1473a259a76cf27",
+        "configSet": "3aef1b3641d7f4fecc6fef599347c41e658352f5",
         "delete": "854bcf33d88981ae994a1ec300bc64d0bbdbb2f9",
         "exactWindow": "542ba493df0403ca250691bdfedad173f63decc0",
         "fixedWindow": "ad18b4b97480f90c7faa2e47a6eeaa256c923b39",

@@ -98,7 +98,7 @@ export function testAdapter(harness: AdapterHarness, stores: StoreFactory): void
       list: (o) => store.list(o),
       cleanup: (ms) => store.cleanup(ms),
       getConfig: () => store.getConfig(),
-      setConfig: (d) => store.setConfig(d),
+      setConfig: (d, o) => store.setConfig(d, o),
     });
     const ip = (address: string): Record<string, string> => ({ 'x-forwarded-for': address });
     const adaptiveOff: TestGlobalOptions = { adaptive: false };

@@ -297,6 +297,22 @@ export function testStore(
         const peer = sut.peer ? await sut.peer() : sut.store;
         expect(await peer.getConfig()).toEqual({ version: 2, data: { costs: { '/login': 5 } } });
       });
+
+      it('shared config: a write naming a version that is no longer the stored one writes nothing and answers 0', async () => {
+        const sut = await setup();
+        expect(await sut.store.setConfig({ a: 1 }, { ifVersion: 1 })).toBe(0);
+        expect(await sut.store.getConfig()).toBeUndefined();
+        expect(await sut.store.setConfig({ a: 1 }, { ifVersion: 0 })).toBe(1);
+        const peer = sut.peer ? await sut.peer() : sut.store;
+        expect(await peer.setConfig({ b: 2 }, { ifVersion: 1 })).toBe(2);
+        // The first instance read version 1; its write must not undo the peer's.
+        expect(await sut.store.setConfig({ a: 3 }, { ifVersion: 1 })).toBe(0);
+        expect(await sut.store.setConfig({ a: 3 }, { ifVersion: 0 })).toBe(0);
+        expect((await sut.store.getConfig())?.data).toEqual({ b: 2 });
+        expect(await sut.store.setConfig({ c: 4 })).toBe(3);
+        expect(() => sut.store.setConfig({}, { ifVersion: -1 })).toThrow(/ifVersion/);
+        expect(() => sut.store.setConfig({}, { ifVersion: 1.5 })).toThrow(/ifVersion/);
+      });
     });
 
     describe('differential: same decisions as core (model store)', () => {

@@ -1,5 +1,5 @@
 import { systemClock, type Clock } from '../clock.js';
-import { invalidOption } from '../errors.js';
+import { invalidOption, LimiterError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { tokenBucket } from '../algorithms/index.js';
 import {
@@ -21,6 +21,8 @@ import type { AdaptiveConfig, MaybePromise, Store, StoreDecision, TokenBucketSpe
 import { chain, isThenable } from './maybe-promise.js';
 
 const USER_TYPES: readonly UserType[] = ['anonymous', 'authenticated', 'testing', 'development'];
+/** How many times a shared-config change is made again on a newer version before giving up. */
+const SHARED_WRITE_ATTEMPTS = 8;
 
 /** What the limiter needs to know of a request. Adapters build it; nothing here is trusted blindly. */
 export interface LimiterRequest {
@@ -261,15 +263,27 @@ export function createLimiter(options: LimiterOptions): Limiter {
     }
   };
 
-  const writeShared = (change: (current: LimiterSharedConfig) => LimiterSharedConfig): MaybePromise<void> =>
+  /**
+   * A read-modify-write of the shared config that never undoes another instance's change: the
+   * write names the version it read, and when another write came first (the store answers 0)
+   * the change is made again on what is there now.
+   */
+  const writeShared = (change: (current: LimiterSharedConfig) => LimiterSharedConfig, attempt = 1): MaybePromise<void> =>
     chain(store.getConfig(), (shared) => {
       const next = change((shared?.data ?? {}) as LimiterSharedConfig);
       // Checked before it is saved, put in force only once saved: a change the store refused
       // would otherwise stay in force here alone (the next refresh sees an unchanged version).
       const apply = prepareShared(next);
-      return chain(store.setConfig(next as Record<string, unknown>), (version) => {
+      return chain(store.setConfig(next as Record<string, unknown>, { ifVersion: shared?.version ?? 0 }), (version): MaybePromise<void> => {
+        if (version === 0) {
+          if (attempt >= SHARED_WRITE_ATTEMPTS) {
+            throw new LimiterError('STORE_ERROR', `shared config changed under ${attempt} attempts to write it; try again`);
+          }
+          return writeShared(change, attempt + 1);
+        }
         apply();
         configVersion = version;
+        return undefined;
       });
     });
 

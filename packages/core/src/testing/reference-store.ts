@@ -136,7 +136,8 @@ export function createReferenceStore(options: { clock?: Clock } = {}): Synchrono
       return removed;
     },
     getConfig: () => shared,
-    setConfig(data) {
+    setConfig(data, options) {
+      if (options?.ifVersion !== undefined && options.ifVersion !== (shared?.version ?? 0)) return 0;
       shared = { version: (shared?.version ?? 0) + 1, data: structuredClone(data) };
       return shared.version;
     },

@@ -402,7 +402,7 @@ describe('createLimiter', () => {
       consume: async (request) => base.consume(request),
       record: async (key, outcome, adaptive) => base.record(key, outcome, adaptive),
       getConfig: async () => base.getConfig(),
-      setConfig: async (data) => base.setConfig(data),
+      setConfig: async (data, options) => base.setConfig(data, options),
     };
     const limiter = createLimiter({ store: asyncStore, clock });
     let admitted = 0;

@@ -30,7 +30,7 @@ export function asyncStore(store: Store): Store {
     list: async (o) => store.list(o),
     cleanup: async (ms) => store.cleanup(ms),
     getConfig: async () => store.getConfig(),
-    setConfig: async (d) => store.setConfig(d),
+    setConfig: async (d, o) => store.setConfig(d, o),
   };
 }
 

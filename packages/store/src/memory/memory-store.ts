@@ -29,6 +29,7 @@ import type {
   StoreDecision,
 } from '@micboard/limiter-core';
 import { bucketStep, type BucketOut } from './bucket.js';
+import { checkIfVersion } from '../config-version.js';
 import { SlotTable } from './slot-table.js';
 
 /** Options of {@link createMemoryStore}. */
@@ -67,7 +68,7 @@ export interface MemoryStore extends Store {
   list(options?: { cursor?: string; limit?: number }): { clients: ClientSnapshot[]; cursor: string | undefined };
   cleanup(inactiveMs: number): number;
   getConfig(): SharedConfig | undefined;
-  setConfig(data: Readonly<Record<string, unknown>>): number;
+  setConfig(data: Readonly<Record<string, unknown>>, options?: { readonly ifVersion?: number }): number;
   now(): number;
   /** Client states held, over all tables (a client with two limits counts twice). */
   size(): number;
@@ -672,8 +673,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
 
     getConfig: () => shared,
 
-    setConfig(data: Readonly<Record<string, unknown>>): number {
+    setConfig(data: Readonly<Record<string, unknown>>, options?: { readonly ifVersion?: number }): number {
       if (typeof data !== 'object' || data === null) throw invalidOption('data', data, 'an object');
+      const ifVersion = checkIfVersion(options);
+      if (ifVersion !== undefined && ifVersion !== (shared?.version ?? 0)) return 0;
       shared = { version: (shared?.version ?? 0) + 1, data: structuredClone(data) };
       return shared.version;
     },

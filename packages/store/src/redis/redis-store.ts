@@ -29,6 +29,7 @@ import {
 import { Breaker, Deadlines, storeError } from './guard.js';
 import { KeyLayout } from './keys.js';
 import { SCRIPTS } from './scripts.js';
+import { checkIfVersion } from '../config-version.js';
 
 /** What the store does with a decision when Redis fails or times out. */
 export type StoreErrorMode = 'fail-open' | 'fail-closed' | 'fallback' | 'throw';
@@ -1007,10 +1008,12 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       });
     },
 
-    setConfig(data: Readonly<Record<string, unknown>>): Promise<number> {
+    setConfig(data: Readonly<Record<string, unknown>>, options?: { readonly ifVersion?: number }): Promise<number> {
       if (typeof data !== 'object' || data === null) throw invalidOption('data', data, 'an object');
+      const ifVersion = checkIfVersion(options);
       const text = JSON.stringify(data);
-      return admin('setConfig', async () => num(await call('setConfig', SCRIPTS.configSet, [layout.config], [text])));
+      const expected = ifVersion === undefined ? '' : ifVersion;
+      return admin('setConfig', async () => num(await call('setConfig', SCRIPTS.configSet, [layout.config], [text, expected])));
     },
 
     async configVersion(): Promise<number> {

@@ -762,8 +762,13 @@ end
 return redis.call('DEL', unpack(KEYS))
 `;
 
-/** Shared config. KEYS[1] the config hash. ARGV[1] the data (JSON). Returns the new version. */
+/**
+ * Shared config. KEYS[1] the config hash. ARGV[1] the data (JSON), ARGV[2] the version the write
+ * expects to replace ('' = any; '0' = none yet). Returns the new version, or 0 (nothing written)
+ * when the stored version is another.
+ */
 const CONFIG_SET = `
+if ARGV[2] ~= '' and tonumber(redis.call('HGET', KEYS[1], 'v') or '0') ~= tonumber(ARGV[2]) then return 0 end
 local v = redis.call('HINCRBY', KEYS[1], 'v', 1)
 redis.call('HSET', KEYS[1], 'd', ARGV[1])
 return v
