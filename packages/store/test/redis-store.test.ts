@@ -45,14 +45,14 @@ describe('redis store scripts', () => {
       {
         "approximateWindow": "f5b067a4bda640c9c479c54e923d99d590af01c9",
         "bucket": "c2ed3187a18131290e1ece89cf7db09e341322bd",
-        "bucketConsume": "7ba640b6b8ccd6fda5d42ce667f96668d6dfd466",
+        "bucketConsume": "74a2f5828332a238902d601e9a57a3f87df0c4d6",
         "configGet": "61fded42bd4c4d6265be38642a86db802a68396d",
         "configSet": "3aef1b3641d7f4fecc6fef599347c41e658352f5",
         "delete": "854bcf33d88981ae994a1ec300bc64d0bbdbb2f9",
         "exactWindow": "542ba493df0403ca250691bdfedad173f63decc0",
         "fixedWindow": "ad18b4b97480f90c7faa2e47a6eeaa256c923b39",
         "read": "feedf0644d1e4ab4de251ce73019cbddacad21c6",
-        "record": "fe8ee6dc812511297ddb3dcf7babbb603c6cce70",
+        "record": "0085ae0485fae390f723ea4fe68588df1ee24b86",
         "snapshot": "a54d975b122a5dcc0a6bec3de2344e0785a8dd99",
       }
     `);

@@ -23,6 +23,25 @@ else
   now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end`;
 
+/**
+ * One scored outcome, as core's `recordOutcome`: the multiplier drifts back toward 1 over the idle
+ * time, then a success adds `step` and a failure multiplies by `factor`, clamped to [mn, mx]. The
+ * record script and a decision carrying noted outcomes both run this text, so the math has one
+ * copy. Expects locals m, last, successes, failures, now, mn, mx, step, factor, half;
+ * `isSuccess` is a Lua condition (a failure otherwise).
+ */
+const applyOutcome = (isSuccess: string): string => `
+local d = m
+if now > last then d = 1 + (m - 1) * 2 ^ (-(now - last) / half) end
+if ${isSuccess} then
+  m = math.min(mx, math.max(mn, d + step))
+  successes = successes + 1
+else
+  m = math.min(mx, math.max(mn, d * factor))
+  failures = failures + 1
+end
+if now > last then last = now end`;
+
 /** With time passed in (tests), TTLs, which Redis counts on its own clock, are padded by an hour. */
 const PAD = `local pad = 0
 if ARGV[1] ~= '' then pad = 3600000 end`;
@@ -295,16 +314,7 @@ if KEYS[3] then
     for i = 1, #outcomes do
       local o = string.sub(outcomes, i, i)
       if o ~= 'n' then
-        local d = m
-        if now > last then d = 1 + (m - 1) * 2 ^ (-(now - last) / half) end
-        if o == 's' then
-          m = math.min(mx, math.max(mn, d + step))
-          successes = successes + 1
-        else
-          m = math.min(mx, math.max(mn, d * factor))
-          failures = failures + 1
-        end
-        if now > last then last = now end
+${applyOutcome("o == 's'")}
       end
       requests = requests + 1
     end
@@ -675,16 +685,7 @@ if st[1] then
 end
 local outcome = ARGV[2]
 if outcome == 'success' or outcome == 'failure' then
-  local d = m
-  if now > last then d = 1 + (m - 1) * 2 ^ (-(now - last) / half) end
-  if outcome == 'success' then
-    m = math.min(mx, math.max(mn, d + step))
-    successes = successes + 1
-  else
-    m = math.min(mx, math.max(mn, d * factor))
-    failures = failures + 1
-  end
-  if now > last then last = now end
+${applyOutcome("outcome == 'success'")}
 end
 requests = requests + 1
 redis.call('HSET', KEYS[1], 'm', f(m), 'f', f(first), 'l', f(last), 'r', requests, 's', successes, 'x', failures, 'c', ARGV[12])
