@@ -9,7 +9,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
-import { adaptiveConfig, reserveStep } from '@micboard/limiter-core';
+import { reserveStep } from '@micboard/limiter-core';
 import { ManualClock } from '@micboard/limiter-core/testing';
 import type { AdaptiveConfig, ConsumeRequest, LimitSpec, Outcome, RateSpec } from '@micboard/limiter-core';
 import {
@@ -22,6 +22,7 @@ import {
 } from '@micboard/test-utils';
 import { createRedisStore } from '@micboard/limiter-store/redis';
 import { createMemoryStore } from '@micboard/limiter-store';
+import { adaptiveConfigs } from './fixtures/arbitraries.js';
 
 const RUNS = 1000;
 let client: Redis;
@@ -138,18 +139,7 @@ describe('differential: Lua scripts and memory store vs core', () => {
   });
 
   it(`adaptive scoring: record and scaled consume (${RUNS} sequences)`, async () => {
-    const config = fc
-      .record({
-        min: fc.constantFrom(0.1, 0.25, 0.5, 1),
-        max: fc.constantFrom(1, 1.5, 2, 3),
-        successStep: fc.constantFrom(0, 0.02, 0.1, 0.3),
-        failureFactor: fc.constantFrom(0.5, 0.7, 0.9, 1),
-        idleHalfLifeMs: fc.constantFrom(100, 1000, 5000, 600_000),
-        longTermAfterMs: fc.constantFrom(0, 1000, 10_000),
-        longTermMinRequests: fc.constantFrom(0, 2, 5),
-        longTermBonus: fc.constantFrom(1, 1.1, 1.5),
-      })
-      .map((c) => adaptiveConfig(c));
+    const config = adaptiveConfigs;
     const specs: LimitSpec[] = [
       { algorithm: 'token-bucket', capacity: 6, refillPerSecond: 2, burst: 1.5 },
       { algorithm: 'fixed-window', limit: 7, windowMs: 1000 },

@@ -6,50 +6,27 @@
  * numRuns: 1,000 sequences (up to 24 steps) against the shared Redis, about 2-4 s.
  */
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { adaptiveConfig } from '@micboard/limiter-core';
 import { ManualClock } from '@micboard/limiter-core/testing';
 import type { AdaptiveConfig, ConsumeRequest, LimitSpec, Outcome } from '@micboard/limiter-core';
-import { connectSharedRedis, deleteByPrefix, uniquePrefix } from '@micboard/test-utils';
 import { createMemoryStore } from '@micboard/limiter-store';
 import { createRedisStore } from '@micboard/limiter-store/redis';
+import { useSharedRedis } from './fixtures/shared-redis.js';
+import { adaptiveConfigs } from './fixtures/arbitraries.js';
 
 const RUNS = 1000;
 const START = 1_700_000_000_000;
 let client: Redis;
-const prefixes: string[] = [];
-beforeAll(async () => {
-  client = await connectSharedRedis();
-});
-afterAll(async () => {
-  for (const p of prefixes) await deleteByPrefix([client], p);
-  client?.disconnect();
-});
-
-function prefix(): string {
-  const p = uniquePrefix('note');
-  prefixes.push(p);
-  return p;
-}
+const { prefix } = useSharedRedis('note', (connected) => (client = connected));
 
 const spec: LimitSpec = { algorithm: 'token-bucket', capacity: 6, refillPerSecond: 2, burst: 1.5 };
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('redis store: note', () => {
   it(`noted outcomes carried by the next decision land as record() would have landed them (${RUNS} sequences)`, async () => {
-    const config = fc
-      .record({
-        min: fc.constantFrom(0.1, 0.25, 0.5, 1),
-        max: fc.constantFrom(1, 1.5, 2, 3),
-        successStep: fc.constantFrom(0, 0.02, 0.1, 0.3),
-        failureFactor: fc.constantFrom(0.5, 0.7, 0.9, 1),
-        idleHalfLifeMs: fc.constantFrom(100, 1000, 5000, 600_000),
-        longTermAfterMs: fc.constantFrom(0, 1000, 10_000),
-        longTermMinRequests: fc.constantFrom(0, 2, 5),
-        longTermBonus: fc.constantFrom(1, 1.1, 1.5),
-      })
-      .map((c) => adaptiveConfig(c));
+    const config = adaptiveConfigs;
     const specs: LimitSpec[] = [
       spec,
       { algorithm: 'gcra', capacity: 3, refillPerSecond: 0.7, burst: 0 },

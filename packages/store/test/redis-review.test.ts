@@ -2,30 +2,17 @@
  * Regressions from the review of the flat bucket script, the shared deadline queue and note():
  * each test here failed before its fix.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { adaptiveConfig } from '@micboard/limiter-core';
 import type { RateSpec } from '@micboard/limiter-core';
-import { connectSharedRedis, deleteByPrefix, uniquePrefix } from '@micboard/test-utils';
 import { createRedisStore } from '@micboard/limiter-store/redis';
+import { useSharedRedis } from './fixtures/shared-redis.js';
 import { Deadlines } from '../src/redis/guard.js';
 import { ManualClock } from '@micboard/limiter-core/testing';
 
 let client: Redis;
-const prefixes: string[] = [];
-beforeAll(async () => {
-  client = await connectSharedRedis();
-});
-afterAll(async () => {
-  for (const p of prefixes) await deleteByPrefix([client], p);
-  client?.disconnect();
-});
-
-function prefix(): string {
-  const p = uniquePrefix('review');
-  prefixes.push(p);
-  return p;
-}
+const { prefix } = useSharedRedis('review', (connected) => (client = connected));
 
 describe('redis store: TTLs are whole ms', () => {
   // Full refill times of 142 857.14... ms and 333 333.33... ms: over a minute and fractional.
