@@ -196,6 +196,29 @@ describe('memory store', () => {
     );
   });
 
+  it('property: under one interval left, the floor of left / interval is 0 (the hot path skips that division)', () => {
+    // Rounding could in principle carry a quotient just below 1 up to 1; the hot path relies on
+    // it never doing so. Near the boundary on purpose: the doubles just below the interval.
+    const below = (x: number, steps: number): number => {
+      const view = new DataView(new ArrayBuffer(8));
+      view.setFloat64(0, x);
+      view.setBigUint64(0, view.getBigUint64(0) - BigInt(steps));
+      return view.getFloat64(0);
+    };
+    fc.assert(
+      fc.property(
+        fc.double({ min: Number.MIN_VALUE, max: 1e15, noNaN: true }),
+        fc.oneof(fc.integer({ min: 1, max: 4 }), fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true })),
+        (interval, pick) => {
+          const left = Number.isInteger(pick) && pick >= 1 ? below(interval, pick) : pick * interval;
+          fc.pre(left >= 0 && left < interval);
+          expect(Math.floor(left / interval)).toBe(0);
+        },
+      ),
+      { numRuns: 5000 },
+    );
+  });
+
   it('snapshots show each client with its own spec, when clients of one limit differ (user types, plans)', () => {
     const clock = new ManualClock(1_000_000);
     const store = createMemoryStore({ clock });

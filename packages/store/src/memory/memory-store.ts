@@ -427,8 +427,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   const admitted = (now: number, ahead: number): StoreDecision => {
     const wait = ahead - bSlack;
     const left = bTau - ahead + bSlack;
-    // An empty bucket (the usual case for a denial) needs no division, the costliest step here.
-    const whole = left > 0 ? Math.floor(left / bInterval) : 0;
+    // Less than one interval left (an empty bucket: the usual case for a denial) needs no
+    // division, the costliest step here. Exact: for 0 <= left < bInterval the rounded quotient
+    // is below 1, so the floor is 0.
+    const whole = left >= bInterval ? Math.floor(left / bInterval) : 0;
     return {
       allowed: true,
       limit: bLimit,
@@ -444,7 +446,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     const retry = Math.ceil(ahead - bTau - bSlack);
     const wait = debt - bSlack;
     const left = bTau - debt + bSlack;
-    const whole = left > 0 ? Math.floor(left / bInterval) : 0;
+    // As in admitted: under one interval left, no division.
+    const whole = left >= bInterval ? Math.floor(left / bInterval) : 0;
     return {
       allowed: false,
       limit: bLimit,
