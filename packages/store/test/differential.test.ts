@@ -9,7 +9,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
-import { reserveStep } from '@micboard/limiter-core';
+import { adaptiveConfig, reserveStep, scaleSpec } from '@micboard/limiter-core';
 import { ManualClock } from '@micboard/limiter-core/testing';
 import type { AdaptiveConfig, ConsumeRequest, LimitSpec, Outcome, RateSpec } from '@micboard/limiter-core';
 import {
@@ -92,6 +92,54 @@ describe('differential: Lua scripts and memory store vs core', () => {
   it(`token bucket / GCRA (${RUNS} sequences)`, async () => {
     await fc.assert(
       fc.asyncProperty(bucketSpec, fc.array(step, { minLength: 1, maxLength: 40 }), runSequence),
+      { numRuns: RUNS },
+    );
+  });
+
+  it(`token bucket / GCRA: costs at the size's edge, plain and scaled (${RUNS} sequences)`, async () => {
+    // A cost over the size by more than EPSILON is never admitted, even where the slack's time
+    // part would admit it (core's first branch). The store sends that verdict with the unscaled
+    // spec's numbers; the script decides it again for a scaled spec. A score clamped at min or
+    // max (a success or failure recorded at the instant of the decision) makes the multiplier
+    // exact, so the test knows the scaled size.
+    const adaptive = fc.constantFrom(0.25, 0.5, 1).chain((min) =>
+      fc.constantFrom(1, 1.5, 2, 3).map((max) =>
+        adaptiveConfig({ min, max, successStep: 10, failureFactor: 0.01, longTermBonus: 1, idleHalfLifeMs: 1000 }),
+      ),
+    );
+    const op = fc.record({
+      dt: fc.integer({ min: 0, max: 3000 }),
+      // Over the size by nothing (-1), EPSILON (0), or EPSILON and this share of the slack's
+      // time part, in tokens.
+      over: fc.constantFrom(-1, 0, 0.5, 0.9, 2),
+      outcome: fc.constantFrom<Outcome>('success', 'failure'),
+    });
+    await fc.assert(
+      fc.asyncProperty(bucketSpec, fc.option(adaptive), fc.array(op, { minLength: 1, maxLength: 8 }), async (spec: RateSpec, config, ops) => {
+        const clock = new ManualClock(START);
+        const prefix = uniquePrefix('diff-edge');
+        const store = createRedisStore({ client, prefix, clock, onStoreError: 'throw', timeoutMs: 5000 });
+        const model = createModelStore(clock);
+        try {
+          for (const o of ops) {
+            clock.advance(o.dt);
+            let m = 1;
+            if (config !== null) {
+              m = model.record('a', o.outcome, config);
+              expect(await store.record('a', o.outcome, config)).toBe(m);
+            }
+            const scaled = m === 1 ? spec : (scaleSpec(spec, m) as RateSpec);
+            const size = scaled.capacity + scaled.burst;
+            const over = o.over < 0 ? 0 : 1e-9 + (o.over * 1e-3 * scaled.refillPerSecond) / 1000;
+            for (const cost of [size + over, 1]) {
+              const request: ConsumeRequest = { key: 'a', spec, cost, ...(config === null ? {} : { adaptive: config }) };
+              expect(await store.consume(request)).toEqual(model.consume(request));
+            }
+          }
+        } finally {
+          await deleteByPrefix([client], prefix);
+        }
+      }),
       { numRuns: RUNS },
     );
   });

@@ -45,7 +45,7 @@ describe('redis store scripts', () => {
       {
         "approximateWindow": "f5b067a4bda640c9c479c54e923d99d590af01c9",
         "bucket": "c2ed3187a18131290e1ece89cf7db09e341322bd",
-        "bucketConsume": "74a2f5828332a238902d601e9a57a3f87df0c4d6",
+        "bucketConsume": "43cfcbdd014eb8b25bad314ae16354fce1b9271f",
         "configGet": "61fded42bd4c4d6265be38642a86db802a68396d",
         "configSet": "3aef1b3641d7f4fecc6fef599347c41e658352f5",
         "delete": "854bcf33d88981ae994a1ec300bc64d0bbdbb2f9",
@@ -161,6 +161,34 @@ describe('redis store scripts', () => {
     expect((await store.consume({ key: 'a', spec, cost: 2 })).exceedsLimit).toBe(true);
     expect(await sets()).toBe(1);
     expect((await store.get('a'))?.lastSeen).toBe(clock.now());
+  });
+
+  it('gives a bucket state a TTL of its TAT plus a margin of the bucket size (tau), and the index a minute more, when new and when extended', async () => {
+    const p = prefix();
+    const clock = new ManualClock(1_700_000_000_000);
+    const store = createRedisStore({ client, prefix: p, onStoreError: 'throw', clock });
+    // interval 1e6 ms, tau = (5 + 2) * 1e6: a state needs 1e6 ms (plus the hour an injected
+    // clock pads TTLs with), and gets tau more to spare.
+    const spec: LimitSpec = { algorithm: 'token-bucket', capacity: 5, refillPerSecond: 0.001, burst: 2 };
+    const keep = 1e6 + 3_600_000 + 7e6;
+    const ttls = async (): Promise<void> => {
+      const [, keys] = await client.scan('0', 'MATCH', `${p}*`, 'COUNT', 1000);
+      const state = await client.pttl(keys.find((k) => k.endsWith(':default')) as string);
+      const index = await client.pttl(keys.find((k) => k.endsWith(':index')) as string);
+      expect(state).toBeGreaterThan(keep - 5000);
+      expect(state).toBeLessThanOrEqual(keep);
+      expect(index).toBeGreaterThan(keep + 60_000 - 5000);
+      expect(index).toBeLessThanOrEqual(keep + 60_000);
+    };
+    expect((await store.consume({ key: 'a', spec, cost: 1 })).allowed).toBe(true);
+    await ttls();
+    // Past the bound the first write set, a known limit (no index write) extends both TTLs
+    // (shortened here, so the extension shows).
+    const [, keys] = await client.scan('0', 'MATCH', `${p}*`, 'COUNT', 1000);
+    for (const k of keys) await client.pexpire(k, 1e6);
+    clock.advance(10e6);
+    expect((await store.consume({ key: 'a', spec, cost: 1 })).allowed).toBe(true);
+    await ttls();
   });
 
   it('gives every key a TTL and puts all of a client’s keys in one hash tag', async () => {

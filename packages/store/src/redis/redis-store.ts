@@ -223,6 +223,17 @@ interface SpecArgs {
   readonly params: readonly RedisArg[];
 }
 
+/**
+ * The bucket consume script's ARGV[1] for one spec and cost, plain and adaptive: 'inc lim tag'
+ * and ' cost capacity burst refillPerSecond', which go either side of the time (see
+ * BUCKET_CONSUME), and the whole text with Redis time ('-').
+ */
+interface BucketArgs {
+  readonly cost: number;
+  readonly plain: readonly [string, string, string];
+  readonly adaptive: readonly [string, string, string];
+}
+
 /** The whole units a limit holds, for answers made up during an outage. */
 function nominalLimit(spec: LimitSpec): number {
   return spec.algorithm === 'token-bucket' || spec.algorithm === 'gcra'
@@ -470,18 +481,26 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     return adaptive ? [layout.limit(tag, limitId), layout.index(tag), layout.score(tag)] : [layout.limit(tag, limitId), layout.index(tag)];
   };
 
-  // The bucket consume script's ARGV[1] after the cost: ' capacity burst refillPerSecond tag',
-  // per spec object, plain and adaptive (their index values, so tags, differ).
-  const bucketTails = new WeakMap<object, readonly [string, string]>();
-  const bucketTailOf = (spec: RateSpec, adaptive: boolean): string => {
-    let held = bucketTails.get(spec);
-    if (held === undefined) {
+  // The bucket consume script's ARGV[1] per spec object, plain and adaptive (their index values,
+  // so tags, differ), for the last cost seen (nearly always the same one).
+  const bucketArgs = new WeakMap<object, BucketArgs>();
+  const bucketArgsOf = (spec: RateSpec, cost: number): BucketArgs => {
+    let held = bucketArgs.get(spec);
+    if (held === undefined || held.cost !== cost) {
+      // What core's gcraStep computes first, in the same double arithmetic (EPSILON 1e-9,
+      // TIME_EPSILON 1e-3): the script compares and adds these instead of computing them.
+      const size = spec.capacity + spec.burst;
+      const interval = 1000 / spec.refillPerSecond;
+      const lim = cost > size + 1e-9 ? -1 : size * interval + (1e-9 * interval + 1e-3);
       // JavaScript's own number texts: exact, and what the index JSON shows.
-      const base = ` ${String(spec.capacity)} ${String(spec.burst)} ${String(spec.refillPerSecond)} `;
-      held = [base + specArgs(spec, false).tag, base + specArgs(spec, true).tag];
-      bucketTails.set(spec, held);
+      const head = `${String(cost * interval)} ${String(lim)} `;
+      const tail = ` ${String(cost)} ${String(spec.capacity)} ${String(spec.burst)} ${String(spec.refillPerSecond)}`;
+      const plain = head + specArgs(spec, false).tag;
+      const adaptive = head + specArgs(spec, true).tag;
+      held = { cost, plain: [plain, tail, `${plain} -${tail}`], adaptive: [adaptive, tail, `${adaptive} -${tail}`] };
+      bucketArgs.set(spec, held);
     }
-    return held[adaptive ? 1 : 0];
+    return held;
   };
   // ARGV[2] of an adaptive bucket consume, and ARGV[3]'s tail and ARGV[4] when outcomes go too.
   const adaptiveTexts = new WeakMap<AdaptiveConfig, { readonly slots: string; readonly steps: string; readonly json: string }>();
@@ -514,9 +533,10 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       return settle(() => failedDecision(spec, cost, request, new LimiterError('STORE_ERROR', 'redis store: redis is unreachable (consume not attempted)')));
     }
     const tag = layout.tag(key);
-    // Time passed in (tests only) goes last; without it the script reads Redis TIME.
-    let packed = String(cost) + bucketTailOf(spec, adaptive !== undefined);
-    if (clock !== undefined) packed += ` ${String(clock.now())}`;
+    // Time passed in (tests only) after the tag; '-' there, the script reads Redis TIME.
+    const texts = bucketArgsOf(spec, cost);
+    const held = adaptive === undefined ? texts.plain : texts.adaptive;
+    const packed = clock === undefined ? held[2] : `${held[0]} ${String(clock.now())}${held[1]}`;
     const args: RedisArg[] =
       adaptive === undefined
         ? [2, layout.limit(tag, limitId), layout.index(tag), packed]

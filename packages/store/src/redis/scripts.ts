@@ -259,9 +259,13 @@ error('bucket: unknown op ' .. op)
  * index is declared though most decisions do not touch it: Redis Cluster fails a script that
  * touches an undeclared key while its slot migrates, and servers may enforce declared keys.
  * ARGV, packed into few texts (every argument costs Redis and the client time; a Lua match is
- * cheaper): 1 'cost capacity burst refillPerSecond tag[ now]', the tag's first letter the
- * algorithm ('t' token bucket, 'g' GCRA), now in ms only with time passed in (tests; else Redis
- * TIME); when adaptive, 2 'min max idleHalfLifeMs longTermAfterMs longTermMinRequests
+ * cheaper): 1 'inc lim tag now cost capacity burst refillPerSecond'. inc and lim are what core's
+ * `gcraStep` computes first for the unscaled spec, `cost * interval` and `tau + slack` (-1 when
+ * the cost exceeds the size), as JavaScript's shortest texts, which read back as the same doubles:
+ * a plain decision only compares and adds (the script computes them again only for a scaled
+ * spec). The tag's first letter is the algorithm ('t' token bucket, 'g' GCRA); now is the time in
+ * ms passed in (tests) or '-' (Redis TIME). The rest is read only to scale the spec, to write the
+ * index or to extend TTLs. When adaptive, 2 'min max idleHalfLifeMs longTermAfterMs longTermMinRequests
  * longTermBonus', and only when the store holds outcomes noted for the client (see the store's
  * `note`), 3 'outcomes successStep failureFactor scoreTtlMs' (outcomes in order, 's' success,
  * 'f' failure, 'n' neutral) and 4 the adaptive config (JSON, for admin reads): those are applied
@@ -278,24 +282,30 @@ error('bucket: unknown op ' .. op)
  * or more old: a client kept over its limit costs TIME and GET alone.
  */
 const BUCKET_CONSUME = `
-local costText, capacityText, burstText, rateText, spec, given =
-  string.match(ARGV[1], '^(%S+) (%S+) (%S+) (%S+) (%S+) ?(%S*)$')
+local incText, limText, spec, given = string.match(ARGV[1], '^(%S+) (%S+) (%S+) (%S+)')
 -- The time as texts, for the reply: Redis TIME's seconds and microseconds (the caller computes
 -- the same ms as here), or the injected ms and '-'; and the whole second, for last-seen times.
 local now, pad, second, micros, sec
-if given ~= '' then
-  now, pad = tonumber(given), 3600000
-  second, micros = given, '-'
-  sec = tostring(math.floor(now / 1000))
-else
+if given == '-' then
   local t = redis.call('TIME')
   second, micros = t[1], t[2]
   sec = second
   now, pad = second * 1000 + math.floor(micros / 1000), 0
+else
+  now, pad = tonumber(given), 3600000
+  second, micros = given, '-'
+  sec = tostring(math.floor(now / 1000))
 end
-local cost, capacity, burst, rate = tonumber(costText), tonumber(capacityText), tonumber(burstText), tonumber(rateText)
+-- The unscaled spec's cost * interval and size * interval + slack, as the caller computed them
+-- (the same doubles: JavaScript's shortest texts read back exactly); lim < 0 when the cost
+-- exceeds the size. Read by arithmetic coercion, cheaper than tonumber (neither is ever -0).
+local inc, lim = incText + 0, limText + 0
+-- The spec's own texts and numbers, read only where needed (adaptive scaling, the index, TTLs).
+local capacityText, burstText, rateText, size, interval
 local mult = 1
 if KEYS[3] then
+  local costText
+  costText, capacityText, burstText, rateText = string.match(ARGV[1], '^%S+ %S+ %S+ %S+ (%S+) (%S+) (%S+) (%S+)$')
   local mn, mx, half, after, minReq, bonus
   local st
   if ARGV[3] then
@@ -358,24 +368,30 @@ ${applyOutcome("o == 's'")}
     end
     mult = math.min(mx, math.max(mn, m))
     if mult ~= 1 then
-      capacity, burst, rate = capacity * mult, burst * mult, rate * mult
+      -- The caller's numbers are the unscaled spec's: computed again here, as core's
+      -- scaleSpec then gcraStep would.
+      local cost = tonumber(costText)
+      local capacity, burst, rate = tonumber(capacityText) * mult, tonumber(burstText) * mult, tonumber(rateText) * mult
+      size = capacity + burst
+      interval = 1000 / rate
+      inc = cost * interval
+      lim = size * interval + (1e-9 * interval + 1e-3)
+      if cost > size + 1e-9 then lim = -1 end
     end
   end
 end
-local size = capacity + burst
-local interval = 1000 / rate
 local raw = redis.pcall('GET', KEYS[1])
 if type(raw) == 'table' then
   -- WRONGTYPE: the limit id held another algorithm's state, which core counts as none.
   redis.call('DEL', KEYS[1])
   raw = false
 end
+-- minute: the expiry bound's text as stored, or -1 when unknown.
 local tat, text, seen, expiry, minute, tag = now, false, '', '', -1, ''
 if raw then
   local t, s, e, g = string.match(raw, '^([^|]*)|([^|]*)|([^|]*)|(.*)$')
   if t then
-    tat, text, seen, expiry, tag = tonumber(t), t, s, e, g
-    minute = tonumber(e)
+    tat, text, seen, expiry, minute, tag = t + 0, t, s, e, e, g
     -- An older store's state has its last-seen in ms (13 digits; seconds have 10 until the year
     -- 5138): its minute bounded only the index and its TTL was exact, so the bound is unknown
     -- (the write sets a TTL) and the tag too (the index gets the spec again).
@@ -387,7 +403,7 @@ end
 -- What to write: the new TAT with a TTL (ttl > 0), the same TAT keeping its TTL (ttl = 0), or
 -- nothing (ttl = nil). A denial writes only to record activity in a new second.
 local x, ttl = tat, nil
-if cost > size + 1e-9 then
+if lim < 0 then
   -- Never allowed. Core's state after it is the TAT read, or now (a full bucket) without one:
   -- kept, for a clock stepping back.
   if not raw then
@@ -398,8 +414,8 @@ if cost > size + 1e-9 then
 else
   local debt = 0
   if tat > now then debt = tat - now end
-  if debt + cost * interval <= size * interval + (1e-9 * interval + 1e-3) then
-    if tat > now then x = tat + cost * interval else x = now + cost * interval end
+  if debt + inc <= lim then
+    if tat > now then x = tat + inc else x = now + inc end
     ttl = math.max(1, math.ceil(x - now)) + pad
   elseif raw and (tag ~= spec or seen ~= sec) then
     ttl = 0
@@ -409,6 +425,9 @@ if ttl then
   if tag ~= spec then
     -- A new limit or another spec: the index gets the spec as JSON for admin reads, built here
     -- from the parameters (JavaScript's own number texts, which JSON reads back exactly).
+    if not rateText then
+      capacityText, burstText, rateText = string.match(ARGV[1], '^%S+ %S+ %S+ %S+ %S+ (%S+) (%S+) (%S+)$')
+    end
     local key = KEYS[1]
     local close = string.find(key, '}', 1, true)
     local algorithm = 'token-bucket'
@@ -419,7 +438,7 @@ if ttl then
       '"spec":{"algorithm":"' .. algorithm .. '","capacity":' .. capacityText .. ',"refillPerSecond":' .. rateText ..
       ',"burst":' .. burstText .. '}}')
     tag = spec
-    if ttl == 0 and minute < 0 then
+    if ttl == 0 and minute == -1 then
       -- No expiry bound (an older state's bare number): establish one from the state's TTL.
       ttl = redis.call('PTTL', KEYS[1])
       if ttl < 1 then ttl = 1 end
@@ -429,6 +448,14 @@ if ttl then
     -- Both the state and the index must live at least ttl more: extended together, with room
     -- to spare (see the bucket script).
     local index = KEYS[2]
+    if not size then
+      -- The unscaled spec (a scaled one was computed above).
+      if not rateText then
+        capacityText, burstText, rateText = string.match(ARGV[1], '^%S+ %S+ %S+ %S+ %S+ (%S+) (%S+) (%S+)$')
+      end
+      size = tonumber(capacityText) + tonumber(burstText)
+      interval = 1000 / tonumber(rateText)
+    end
     -- Whole ms: PX and PEXPIRE reject a fraction, and size * interval rarely is whole.
     local keep = ttl + math.ceil(math.max(ttl, math.min(size * interval, 1e12), 60000))
     if redis.call('PTTL', index) < keep + 60000 then redis.call('PEXPIRE', index, keep + 60000) end
@@ -437,11 +464,14 @@ if ttl then
   else
     ttl = 0
   end
-  -- Texts kept as they were read where they did not change; numbers formatted as tostring when
-  -- they are integers below 1e14 (exact, and cheaper) and as %.17g otherwise (round-trips).
+  -- Texts kept as they were read where they did not change; numbers formatted as %d when they
+  -- are positive integers below 1e15 (exact, the same text as %.17g, and much cheaper: no
+  -- floating-point formatting) and as %.17g otherwise (round-trips).
   if x == tat and text then
     x = text
-  elseif not (x == math.floor(x) and x < 1e14 and x > -1e14) then
+  elseif x % 1 == 0 and x > 0 and x < 1e15 then
+    x = string.format('%d', x)
+  else
     x = string.format('%.17g', x)
   end
   local value = x .. '|' .. sec .. '|' .. expiry .. '|' .. tag
