@@ -213,7 +213,7 @@ export function buildReport(results: Results, plotPath: string): string {
     '',
     redisSection(results),
     '',
-    `### HTTP (autocannon, ${c.http.connections} connections, ${c.http.seconds} s after ${c.http.warmupSeconds} s warm-up, ${c.http.rounds} round(s); server in its own process; GET /api/data, JSON body; each ratio against the mean of the no-limiter runs just before and just after, median over rounds)`,
+    `### HTTP (autocannon, ${c.http.connections} connections, ${c.http.seconds} s after ${c.http.warmupSeconds} s warm-up, ${c.http.rounds} round(s); server in its own process; GET /api/data, JSON body; each ratio against the mean of the no-limiter runs just before and just after, median over rounds; \`-headers\` rows are a reference, not a limiter: a middleware that sets the same three headers as ours to constant values and does nothing else)`,
     '',
     httpSection(results),
     '',

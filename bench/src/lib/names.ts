@@ -5,11 +5,13 @@ export type RedisImplName = (typeof REDIS_IMPLS)[number];
 
 export const HTTP_VARIANTS = [
   'express-none',
+  'express-headers',
   'express-ours',
   'express-rate-limit',
   'express-ours-redis',
   'express-rate-limit-redis',
   'koa-none',
+  'koa-headers',
   'koa-ours',
   'koa-ratelimit',
 ] as const;

@@ -24,6 +24,20 @@ interface ServerPayload {
 const HIGH = 1e12;
 const body = { ok: true, data: [1, 2, 3] };
 
+/**
+ * The `-headers` reference variants: the three headers our middleware sends, with values of the
+ * same lengths as ours in this run, set as constants and nothing else. What sending the headers
+ * costs by itself, with no limiter behind them: the floor of any limiter that sends them.
+ */
+const REFERENCE_HEADERS: readonly (readonly [string, string])[] = [
+  ['X-RateLimit-Limit', '2000000000'],
+  ['X-RateLimit-Remaining', '1999999999'],
+  ['X-RateLimit-Reset', '1795665302'],
+];
+function setReferenceHeaders(res: { setHeader(name: string, value: string): unknown }): void {
+  for (const [name, value] of REFERENCE_HEADERS) res.setHeader(name, value);
+}
+
 function redisClient(port: number | undefined): Redis {
   if (port === undefined) throw new Error('this variant needs redisPort');
   return new Redis({ host: '127.0.0.1', port, enableAutoPipelining: false, maxRetriesPerRequest: 1 });
@@ -47,6 +61,11 @@ async function start({ variant, redisPort }: ServerPayload): Promise<{ server: S
       }
       // Its defaults (draft-6 `RateLimit-*` and legacy `X-RateLimit-*` headers on).
       app.use(rateLimit({ windowMs: 3_600_000, limit: HIGH, ...(store ? { store } : {}) }));
+    } else if (limiter === 'headers') {
+      app.use((_req, res, next) => {
+        setReferenceHeaders(res);
+        next();
+      });
     } else if (limiter.startsWith('ours')) {
       const client = limiter === 'ours-redis' ? redisClient(redisPort) : undefined;
       if (client) clients.push(client);
@@ -60,6 +79,11 @@ async function start({ variant, redisPort }: ServerPayload): Promise<{ server: S
   const app = new Koa();
   if (limiter === 'ratelimit') {
     app.use(ratelimit({ driver: 'memory', db: new Map(), duration: 3_600_000, max: HIGH, id: (ctx) => ctx.ip }));
+  } else if (limiter === 'headers') {
+    app.use((ctx, next) => {
+      setReferenceHeaders(ctx.res);
+      return next();
+    });
   } else if (limiter === 'ours') {
     await mountOurs('koa', app, undefined);
   }
