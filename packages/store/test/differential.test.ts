@@ -96,6 +96,40 @@ describe('differential: Lua scripts and memory store vs core', () => {
     );
   });
 
+  it(`token bucket / GCRA with timeSource 'local' (${RUNS} sequences)`, async () => {
+    // The time is the test's clock plus the offset to Redis time the store measures (once per
+    // timeSyncMs of that clock: on nearly every decision, now and then, or once), so it steps
+    // back and forth between the two: core runs on the store's own now(), which is that time.
+    await fc.assert(
+      fc.asyncProperty(
+        bucketSpec,
+        fc.constantFrom(1, 1000, 1e12),
+        fc.array(step, { minLength: 1, maxLength: 40 }),
+        async (spec: RateSpec, timeSyncMs, ops) => {
+          const clock = new ManualClock(START);
+          const prefix = uniquePrefix('diff-local');
+          const store = createRedisStore({ client, prefix, clock, timeSource: 'local', timeSyncMs, onStoreError: 'throw', timeoutMs: 5000 });
+          const model = createModelStore({ now: () => store.now?.() ?? NaN });
+          try {
+            for (const op of ops) {
+              clock.advance(op.dt);
+              const request: ConsumeRequest = { key: `k${op.key}`, spec, cost: op.cost };
+              const got = await store.consume(request);
+              expect(got).toEqual(model.consume(request));
+              if (op.refund && got.allowed) {
+                await store.refund(request);
+                model.refund(request);
+              }
+            }
+          } finally {
+            await deleteByPrefix([client], prefix);
+          }
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  });
+
   it(`token bucket / GCRA: costs at the size's edge, plain and scaled (${RUNS} sequences)`, async () => {
     // A cost over the size by more than EPSILON is never admitted, even where the slack's time
     // part would admit it (core's first branch). The store sends that verdict with the unscaled

@@ -45,7 +45,7 @@ describe('redis store scripts', () => {
       {
         "approximateWindow": "f5b067a4bda640c9c479c54e923d99d590af01c9",
         "bucket": "c2ed3187a18131290e1ece89cf7db09e341322bd",
-        "bucketConsume": "43cfcbdd014eb8b25bad314ae16354fce1b9271f",
+        "bucketConsume": "a0654de44f0e74a813a0105996c102e721b0e8c3",
         "configGet": "61fded42bd4c4d6265be38642a86db802a68396d",
         "configSet": "3aef1b3641d7f4fecc6fef599347c41e658352f5",
         "delete": "854bcf33d88981ae994a1ec300bc64d0bbdbb2f9",
@@ -127,6 +127,58 @@ describe('redis store scripts', () => {
     expect(index?.[1]).toBeGreaterThanOrEqual(state?.[1] ?? Infinity);
     // The state ('tat|seen|expiryMinute|specTag') fits Redis's one-allocation string (44 bytes).
     expect(await client.object('ENCODING', state?.[0] as string)).toBe('embstr');
+  });
+
+  it("with timeSource 'local' a consume reads Redis TIME only to measure the clock offset, once per timeSyncMs", async () => {
+    // Its own server: INFO commandstats counts every client's commands.
+    const server = await startRedisServer();
+    const client = await connectRedis(server);
+    onTestFinished(async () => {
+      client.disconnect();
+      await server.destroy();
+    });
+    const times = async (): Promise<number> => Number(/cmdstat_time:calls=(\d+)/.exec(await client.info('commandstats'))?.[1] ?? 0);
+    // The local clock, far from Redis time: the store's time is it plus the measured offset.
+    const clock = new ManualClock(1_000_000);
+    const store = createRedisStore({ client, prefix: prefix(), onStoreError: 'throw', clock, timeSource: 'local', timeSyncMs: 1000 });
+    const spec: LimitSpec = { algorithm: 'token-bucket', capacity: 5, refillPerSecond: 1, burst: 0 };
+    await client.config('RESETSTAT');
+    // The first decisions measure (all that go before a measurement has come back).
+    expect((await store.consume({ key: 'a', spec, cost: 1 })).remaining).toBe(4);
+    expect(await times()).toBe(1);
+    const [seconds] = await client.time();
+    expect(Math.abs((store.now?.() ?? NaN) - Number(seconds) * 1000)).toBeLessThan(2000);
+    const measured = store.now?.() ?? NaN;
+    await client.config('RESETSTAT');
+    // Then the local clock plus the offset: the bucket empties one token per decision, 300 ms
+    // apart, each taking 1000 ms of refill.
+    for (let i = 0; i < 3; i++) {
+      clock.advance(300);
+      expect(await store.consume({ key: 'a', spec, cost: 1 })).toMatchObject({ allowed: true, resetAt: measured + 1000 * (i + 2) });
+    }
+    expect(await times()).toBe(0);
+    // The state as a Redis-time decision writes it: last seen in whole seconds of that time, a
+    // TTL counted from it (not padded, as injected test time is).
+    const [, keys] = await client.scan('0', 'MATCH', '*:default', 'COUNT', 1000);
+    const state = keys[0] as string;
+    expect((await client.get(state))?.split('|')[1]).toBe(String(Math.floor((store.now?.() ?? NaN) / 1000)));
+    expect(await client.pttl(state)).toBeLessThan(120_000);
+    // A second after the measurement, the next decision measures again.
+    clock.advance(100);
+    await store.consume({ key: 'a', spec, cost: 1 });
+    expect(await times()).toBe(1);
+    // A local clock stepped back before the measurement measures again at once.
+    clock.advance(-1);
+    await store.consume({ key: 'a', spec, cost: 1 });
+    expect(await times()).toBe(2);
+    // Until a first measurement has come back, every decision measures (none runs on the
+    // uncorrected local clock).
+    const fresh = createRedisStore({ client, prefix: prefix(), onStoreError: 'throw', clock, timeSource: 'local' });
+    await client.config('RESETSTAT');
+    await Promise.all([1, 2, 3].map(() => fresh.consume({ key: 'a', spec, cost: 1 })));
+    expect(await times()).toBe(3);
+    await fresh.consume({ key: 'a', spec, cost: 1 });
+    expect(await times()).toBe(3);
   });
 
   it('a bucket denial records the activity only once per second (last-seen times are whole seconds)', async () => {
@@ -218,6 +270,9 @@ describe('redis store scripts', () => {
       [{ client, timeoutMs: 2 ** 31 }, 'timeoutMs'],
       [{ client, onStoreError: 'maybe' }, 'onStoreError'],
       [{ client, blockedCache: { maxKeys: -1 } }, 'blockedCache.maxKeys'],
+      [{ client, timeSource: 'remote' }, 'timeSource'],
+      [{ client, timeSource: 'local', timeSyncMs: 0 }, 'timeSyncMs'],
+      [{ client, timeSyncMs: Infinity }, 'timeSyncMs'],
     ];
     for (const [options, option] of bad) {
       let error: unknown;

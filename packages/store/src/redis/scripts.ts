@@ -263,19 +263,21 @@ error('bucket: unknown op ' .. op)
  * `gcraStep` computes first for the unscaled spec, `cost * interval` and `tau + slack` (-1 when
  * the cost exceeds the size), as JavaScript's shortest texts, which read back as the same doubles:
  * a plain decision only compares and adds (the script computes them again only for a scaled
- * spec). The tag's first letter is the algorithm ('t' token bucket, 'g' GCRA); now is the time in
- * ms passed in (tests) or '-' (Redis TIME). The rest is read only to scale the spec, to write the
+ * spec). The tag's first letter is the algorithm ('t' token bucket, 'g' GCRA); now is '-' (Redis
+ * TIME), '+' and the caller's clock in ms corrected to Redis time (the store's `timeSource:
+ * 'local'`), or the time in ms passed in (tests). The rest is read only to scale the spec, to write the
  * index or to extend TTLs. When adaptive, 2 'min max idleHalfLifeMs longTermAfterMs longTermMinRequests
  * longTermBonus', and only when the store holds outcomes noted for the client (see the store's
  * `note`), 3 'outcomes successStep failureFactor scoreTtlMs' (outcomes in order, 's' success,
  * 'f' failure, 'n' neutral) and 4 the adaptive config (JSON, for admin reads): those are applied
- * to the score first, as the record script would at this time. TTLs, which Redis counts on its own clock, are then
- * padded by an hour so injected time cannot outrun them.
+ * to the score first, as the record script would at this time. With time passed in (tests),
+ * TTLs, which Redis counts on its own clock, are padded by an hour so injected time cannot
+ * outrun them.
  *
- * Reply: { seconds, microseconds } of Redis TIME (or the injected ms and ''), then the TAT read
- * as its stored text (nil when there was none, which core reads as now), then, when adaptive,
- * the multiplier (an integer, or a `%.17g` string). Texts passed through, rather than numbers
- * formatted, because Lua formats numbers slowly and Redis runs scripts on one thread.
+ * Reply: one text, the seconds and microseconds of Redis TIME when the script read it, then the
+ * TAT read as its stored text ('-' when there was none, which core reads as now), then, when
+ * adaptive, the multiplier (an integer, or a `%.17g` string). Texts passed through, rather than
+ * numbers formatted, because Lua formats numbers slowly and Redis runs scripts on one thread.
  *
  * The state string and the index upkeep are the bucket script's (below). `seen` is the time of
  * the last write. A denial rewrites the state, for its last-seen time, only when that is a second
@@ -283,17 +285,20 @@ error('bucket: unknown op ' .. op)
  */
 const BUCKET_CONSUME = `
 local incText, limText, spec, given = string.match(ARGV[1], '^(%S+) (%S+) (%S+) (%S+)')
--- The time as texts, for the reply: Redis TIME's seconds and microseconds (the caller computes
--- the same ms as here), or the injected ms and '-'; and the whole second, for last-seen times.
+-- The time; with Redis TIME also its texts, for the reply (the caller computes the same ms as
+-- here); and the whole second, for last-seen times.
 local now, pad, second, micros, sec
 if given == '-' then
   local t = redis.call('TIME')
   second, micros = t[1], t[2]
   sec = second
   now, pad = second * 1000 + math.floor(micros / 1000), 0
+elseif string.byte(given) == 43 then
+  -- '+ms': the caller's clock corrected to Redis time (the store's timeSource 'local').
+  now, pad = given + 0, 0
+  sec = string.format('%d', math.floor(now / 1000))
 else
   now, pad = tonumber(given), 3600000
-  second, micros = given, '-'
   sec = tostring(math.floor(now / 1000))
 end
 -- The unscaled spec's cost * interval and size * interval + slack, as the caller computed them
@@ -481,13 +486,16 @@ if ttl then
     redis.call('SET', KEYS[1], value, 'KEEPTTL')
   end
 end
--- One text (a table reply costs Redis more): 'seconds micros tat[ multiplier]', the TAT as it
--- was stored ('-' when there was none, which core reads as now).
+-- One text (a table reply costs Redis more): '[seconds micros ]tat[ multiplier]', Redis TIME's
+-- texts when it was read (the caller knows a time it passed), the TAT as it was stored ('-'
+-- when there was none, which core reads as now).
 if KEYS[3] then
   if mult ~= math.floor(mult) then mult = string.format('%.17g', mult) end
-  return second .. ' ' .. micros .. ' ' .. (text or '-') .. ' ' .. mult
+  if second then return second .. ' ' .. micros .. ' ' .. (text or '-') .. ' ' .. mult end
+  return (text or '-') .. ' ' .. mult
 end
-return second .. ' ' .. micros .. ' ' .. (text or '-')
+if second then return second .. ' ' .. micros .. ' ' .. (text or '-') end
+return text or '-'
 `;
 
 /** Scales a window limit as core's `scaleSpec`: `max(1, floor(limit * m + 1e-9))`. */
