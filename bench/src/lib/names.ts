@@ -1,6 +1,10 @@
 /** Names of what is measured. Kept apart from the workers: importing a worker would run it. */
 
-export const REDIS_IMPLS = ['ours', 'rate-limiter-flexible', 'rate-limit-redis'] as const;
+/**
+ * `ours-local-time` is informational, not a target row: our store with the opt-in
+ * `timeSource: 'local'` (the local clock plus the measured offset instead of Redis TIME).
+ */
+export const REDIS_IMPLS = ['ours', 'ours-local-time', 'rate-limiter-flexible', 'rate-limit-redis'] as const;
 export type RedisImplName = (typeof REDIS_IMPLS)[number];
 
 export const HTTP_VARIANTS = [

@@ -61,12 +61,19 @@ async function create(name: RedisImplName, client: Redis): Promise<{ ok: true; d
   const admitted = (): boolean => true;
   const refused = (): boolean => false;
   switch (name) {
-    case 'ours': {
+    case 'ours':
+    case 'ours-local-time': {
       const loaded = await loadRedisStore();
       if (!loaded.ok) return loaded;
       // 'throw' and a long timeout: a Redis hiccup must fail the run, never be answered from the
-      // store's in-memory fallback (which would then be what got measured).
-      const store = loaded.module.createRedisStore({ client, onStoreError: 'throw', timeoutMs: 10_000 });
+      // store's in-memory fallback (which would then be what got measured). Defaults otherwise;
+      // the second row opts in to the local clock instead of Redis TIME.
+      const store = loaded.module.createRedisStore({
+        client,
+        onStoreError: 'throw',
+        timeoutMs: 10_000,
+        ...(name === 'ours-local-time' ? { timeSource: 'local' } : {}),
+      });
       const spec = bucketSpec(ALLOW_CAPACITY, ALLOW_REFILL_PER_SECOND);
       return {
         ok: true,
