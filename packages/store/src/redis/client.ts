@@ -39,7 +39,8 @@ export function luaScript(name: string, source: string): LuaScript {
   return { name, source, sha: createHash('sha1').update(source).digest('hex') };
 }
 
-function isNoScript(error: unknown): boolean {
+/** Whether Redis answered NOSCRIPT: the script cache does not hold the script (flushed, or a new node). */
+export function isNoScript(error: unknown): boolean {
   return error instanceof Error && error.message.startsWith('NOSCRIPT');
 }
 
@@ -59,20 +60,6 @@ export async function runScript(
     if (!isNoScript(error)) throw error;
     return client.eval(script.source, keys.length, ...keys, ...args);
   }
-}
-
-/**
- * {@link runScript} for a hot path that built its command once: `args` is
- * `[numkeys, ...keys, ...argv]`, passed to the client as it is (no per-call spread, no async
- * wrapper).
- */
-export function runScriptArgs(client: ScriptCaller, script: LuaScript, args: RedisArg[]): Promise<unknown> {
-  // ioredis flattens array arguments into the command (one `flat()`, no spread into a call).
-  const flat = args as unknown as number;
-  return client.evalsha(script.sha, flat).catch((error: unknown) => {
-    if (!isNoScript(error)) throw error;
-    return client.eval(script.source, flat);
-  });
 }
 
 /**
