@@ -121,6 +121,29 @@ function describe(error: unknown): string {
 }
 
 /**
+ * Redis's error replies that mean no call can succeed there now (loading its data, busy with a
+ * script, a replica after a failover, a cluster or its replicas down, out of memory, a failed
+ * snapshot that blocks writes, credentials refused): an outage, as an unreachable Redis is.
+ */
+const OUTAGE_REPLY = /^(LOADING|BUSY|MASTERDOWN|READONLY|CLUSTERDOWN|TRYAGAIN|NOREPLICAS|OOM|MISCONF|NOAUTH|WRONGPASS|NOPERM)\b/;
+
+/**
+ * Whether Redis answered this call with an error of its own (a script failing on one client's
+ * state, say) rather than being unreachable or unable to serve anyone: that call fails, and Redis
+ * stays up for every other. ioredis gives Redis's error replies the name `ReplyError`; the store
+ * wraps them in a LimiterError, so the causes are looked through.
+ */
+export function isCallError(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    if (e.name === 'ReplyError') return !OUTAGE_REPLY.test(e.message);
+  }
+  return false;
+}
+
+/** Errors of single calls are logged at most this often (with how many there were since). */
+const CALL_ERROR_LOG_MS = 60_000;
+
+/**
  * Tracks whether Redis is reachable, so an outage costs one log line and no per-request waits.
  *
  * Up: every call goes to Redis. The first failure marks it down and logs once. Down: calls are
@@ -134,6 +157,8 @@ export class Breaker {
   private nextProbeAt = 0;
   private failures = 0;
   private since = 0;
+  private callErrors = 0;
+  private callErrorLoggedAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly probeIntervalMs: number,
@@ -164,6 +189,20 @@ export class Breaker {
   }
 
   failed(error: unknown, mode: string): void {
+    if (isCallError(error)) {
+      // Redis answered: it is reachable, whatever this call's error.
+      this.succeeded();
+      this.callErrors++;
+      const now = this.localNow();
+      if (now - this.callErrorLoggedAt < CALL_ERROR_LOG_MS) return;
+      this.callErrorLoggedAt = now;
+      this.logger.error(
+        { err: error, mode, errors: this.callErrors },
+        `redis store: redis answered a call with an error; answering that call with ${mode}`,
+      );
+      this.callErrors = 0;
+      return;
+    }
     this.probing = false;
     this.failures++;
     if (this.down) return;
