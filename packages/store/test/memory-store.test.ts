@@ -196,9 +196,10 @@ describe('memory store', () => {
     );
   });
 
-  it('property: under one interval left, the floor of left / interval is 0 (the hot path skips that division)', () => {
-    // Rounding could in principle carry a quotient just below 1 up to 1; the hot path relies on
-    // it never doing so. Near the boundary on purpose: the doubles just below the interval.
+  it('property: under one interval left, the floor of left / interval is 0 (the fact the hot path skips that division on)', () => {
+    // An arithmetic fact, not the store: rounding could in principle carry a quotient just below
+    // 1 up to 1, and the hot path relies on it never doing so (the property above checks the
+    // store's decisions against core's). Near the boundary on purpose: the doubles just below.
     const below = (x: number, steps: number): number => {
       const view = new DataView(new ArrayBuffer(8));
       view.setFloat64(0, x);

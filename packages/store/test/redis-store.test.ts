@@ -179,6 +179,14 @@ describe('redis store scripts', () => {
     expect(await times()).toBe(3);
     await fresh.consume({ key: 'a', spec, cost: 1 });
     expect(await times()).toBe(3);
+    // The clock steps forward an hour (only an injected one can; the store's own is monotonic):
+    // the decisions sent while the new measurement is in flight measure too, so none runs an
+    // hour ahead of Redis and locks its client out for that hour.
+    clock.advance(3_600_000);
+    await client.config('RESETSTAT');
+    const during = await Promise.all(['b', 'c', 'd'].map((key) => fresh.consume({ key, spec, cost: 1 })));
+    expect(await times()).toBe(3);
+    for (const decision of during) expect(decision.resetAt - (fresh.now?.() ?? NaN)).toBeLessThan(5000);
   });
 
   it('a bucket denial records the activity only once per second (last-seen times are whole seconds)', async () => {

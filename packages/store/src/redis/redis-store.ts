@@ -98,7 +98,8 @@ export interface RedisStoreOptions {
    * TESTS ONLY: pass this clock's time into the scripts instead of Redis `TIME`. In production
    * leave it unset: Redis time is what lets instances with skewed clocks share one budget. With
    * `timeSource: 'local'` it is the local clock instead: every script gets its time corrected to
-   * Redis time as a consume's local time is (so the time steps when the offset is measured).
+   * Redis time as a consume's local time is (so the time steps when the offset is measured), and
+   * TTLs are not padded (a test holding this clock still for over a minute may see states expire).
    * @default undefined (Redis `TIME`)
    */
   readonly clock?: Clock;
@@ -106,13 +107,16 @@ export interface RedisStoreOptions {
    * Where a token-bucket or GCRA consume takes its time. `'redis'` reads Redis `TIME` in the
    * consume's script, so every instance on one Redis decides on one clock. `'local'` saves that
    * command (about 1 µs of Redis CPU per decision, which matters when Redis is the bottleneck):
-   * the time is this process's clock plus its offset to Redis time, which a consume that reads
-   * Redis `TIME` measures at least every `timeSyncMs` (and the first consumes, until one has).
+   * the time is this process's monotonic clock (`performance.now()`, which no wall-clock step
+   * moves) plus its offset to Redis time, which a consume that reads Redis `TIME` measures at
+   * least every `timeSyncMs`; until a measurement has come back (at first, and while one is in
+   * flight) consumes read `TIME`.
    *
    * The trade-off: instances no longer share one clock exactly. Each is off Redis time by its
    * offset's error: the time between the measuring script's run and this process handling its
-   * reply (a round trip and the event loop's lag), plus its clock's drift, or a step forward
-   * (e.g. an NTP correction), since then; a step back measures again at once. A client whose
+   * reply (a round trip and the event loop's lag), plus the drift between its clock and Redis's
+   * since then (Redis's own clock may be stepped, e.g. by NTP: that reaches this process at its
+   * next measurement). A client whose
    * decisions land on several instances sees time step back and forth by that much: its bucket
    * refills a little early or late, by milliseconds on a healthy network. Other operations
    * (refund, reserve, windows, record, admin) keep Redis `TIME`.
@@ -400,6 +404,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   const scripts = client as unknown as ScriptCaller;
   // Local time: for the blocked cache and the breaker (durations only), and now() between calls.
   const localNow = (): number => (clock ? clock.now() : Date.now());
+  // timeSource 'local': a clock no wall-clock step moves (the injected one in tests).
+  const steadyNow = (): number => (clock ? clock.now() : performance.now());
   // The time passed into the scripts with a clock (tests): with timeSource 'local' corrected like
   // the consumes' local time, so every script runs on one clock.
   const givenNow = (c: Clock): number => (localTime ? c.now() + offset : c.now());
@@ -410,7 +416,9 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   // Redis time minus local time, from the last decision that read Redis TIME: now() without a
   // round trip, and the time of timeSource 'local' decisions.
   let offset = 0;
-  // timeSource 'local': whether a decision has measured the offset, and when one last went to.
+  // timeSource 'local': Redis time minus steadyNow(), whether it is measured (false again while a
+  // new measurement is in flight), and when one last went to Redis.
+  let steadyOffset = 0;
   let synced = false;
   let syncedAt = -Infinity;
   let configCache: SharedConfig | undefined;
@@ -580,13 +588,16 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     let given: number | undefined;
     let packed: string;
     if (localTime) {
-      const local = localNow();
-      // A local clock stepped back past the last measurement measures again too.
+      const local = steadyNow();
+      // A clock stepped back past the last measurement (only an injected one can) measures again too.
       if (synced && local >= syncedAt && local - syncedAt < timeSyncMs) {
-        given = local + offset;
+        // Whole ms, as Redis TIME's are: the TAT stays an integer, cheap to store.
+        given = Math.floor(local + steadyOffset);
         packed = `${held[0]} +${String(given)}${held[1]}`;
       } else {
-        // This decision measures the offset; the others go on with the last one meanwhile.
+        // This decision measures the offset, and so do the others until it (or one of them) has
+        // come back: none runs on an offset that may be stale, nor for long if this one fails.
+        synced = false;
         syncedAt = local;
         packed = held[2];
       }
@@ -644,6 +655,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
             if (space < 0 || next < 0) throw new Error(`unexpected reply ${JSON.stringify(text)}`);
             now = Number(text.slice(0, space)) * 1000 + Math.floor(Number(text.slice(space + 1, next)) / 1000);
             offset = now - localNow();
+            steadyOffset = now - steadyNow();
             synced = true;
             at = next + 1;
           } else {
