@@ -655,8 +655,10 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
             if (space < 0 || next < 0) throw new Error(`unexpected reply ${JSON.stringify(text)}`);
             now = Number(text.slice(0, space)) * 1000 + Math.floor(Number(text.slice(space + 1, next)) / 1000);
             offset = now - localNow();
-            steadyOffset = now - steadyNow();
-            synced = true;
+            if (localTime) {
+              steadyOffset = now - steadyNow();
+              synced = true;
+            }
             at = next + 1;
           } else {
             now = given;
