@@ -56,3 +56,36 @@ it('spreads clients over every master and lists them all', async () => {
   expect(await store.cleanup(0)).toBe(60);
   await deleteByPrefix(cluster.nodes('master'), prefix);
 });
+
+it('batchWrites: the consumes of one tick leave in one write per node', async () => {
+  const prefix = uniquePrefix('cluster-batch');
+  const store = createRedisStore({ client: cluster, prefix, onStoreError: 'throw', timeoutMs: 5000 });
+  const spec = { algorithm: 'token-bucket', capacity: 10, refillPerSecond: 0.001, burst: 0 } as const;
+  const keys = Array.from({ length: 30 }, (_, i) => `client-${i}`);
+  // Every master holds some of these clients' slots: warm the connections first.
+  for (const key of keys) await store.consume({ key, spec, cost: 1 });
+  let writes = 0;
+  const restore: (() => void)[] = [];
+  for (const node of cluster.nodes('all')) {
+    const socket = node.stream as unknown as { _write: (...a: unknown[]) => void; _writev?: (...a: unknown[]) => void };
+    for (const method of ['_write', '_writev'] as const) {
+      const original = socket[method];
+      if (original === undefined) continue;
+      socket[method] = function (this: unknown, ...args: unknown[]) {
+        writes++;
+        return original.apply(this, args);
+      };
+      restore.push(() => (socket[method] = original));
+    }
+  }
+  try {
+    const decisions = await Promise.all(keys.map((key) => store.consume({ key, spec, cost: 1 })));
+    expect(decisions.every((d) => d.allowed && d.remaining === 8)).toBe(true);
+    // The first at once, then one write for each master the other 29 went to.
+    expect(writes).toBeLessThanOrEqual(1 + cluster.nodes('master').length);
+  } finally {
+    for (const undo of restore) undo();
+    await store.close();
+    await deleteByPrefix(cluster.nodes('master'), prefix);
+  }
+});

@@ -62,6 +62,51 @@ export async function runScript(
   }
 }
 
+/** A socket as the batching below uses it (Node's `net.Socket`, `tls.TLSSocket`). */
+interface Corkable {
+  cork(): void;
+  uncork(): void;
+}
+
+function corkable(stream: unknown): stream is Corkable {
+  return typeof stream === 'object' && stream !== null && typeof (stream as Corkable).cork === 'function' && typeof (stream as Corkable).uncork === 'function';
+}
+
+/**
+ * Writes coalesced per tick. ioredis writes every command to its socket at once: one system
+ * call per command, which under load costs the process more than the rest of a decision. The
+ * returned `hold()` corks the client's socket (a cluster's: every node's) until the event loop's
+ * check phase (`setImmediate`, as ioredis's own auto-pipelining waits), so every command sent
+ * until then (by the store, or by anyone else on that client; the requests of every connection
+ * that became readable together) leaves in one `writev`. Replies are unaffected, and so is the order of commands. A client that exposes
+ * no socket (not ioredis, or not connected yet) sends as it always does.
+ */
+export function writeBatcher(client: RedisClientLike): () => void {
+  const source = client as { readonly stream?: unknown; readonly isCluster?: boolean; nodes?: (role: 'all') => readonly { readonly stream?: unknown }[] };
+  let held: Corkable[] | undefined;
+  const release = (): void => {
+    const streams = held as Corkable[];
+    held = undefined;
+    for (const stream of streams) stream.uncork();
+  };
+  return (): void => {
+    if (held !== undefined) return;
+    const streams: Corkable[] = [];
+    if (source.isCluster === true && typeof source.nodes === 'function') {
+      for (const node of source.nodes('all')) {
+        if (corkable(node.stream)) streams.push(node.stream);
+      }
+    } else if (corkable(source.stream)) {
+      // Read each time: ioredis makes a new socket on every reconnect.
+      streams.push(source.stream);
+    }
+    if (streams.length === 0) return;
+    for (const stream of streams) stream.cork();
+    held = streams;
+    setImmediate(release);
+  };
+}
+
 /**
  * Warns (once, at construction) about ioredis options that turn an outage into hung requests
  * or late replays: the offline queue holds commands while disconnected and sends them on

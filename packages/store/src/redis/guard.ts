@@ -35,6 +35,14 @@ export class Deadlines {
     this.tick = Math.max(1, ms / 8);
   }
 
+  /**
+   * Calls tracked and not yet swept from the head: those in flight, plus any settled out of
+   * order behind the oldest live one. More than one while another call is in flight.
+   */
+  get tracked(): number {
+    return this.queue.length - this.head;
+  }
+
   /** Settles `promise` within the timeout, or rejects with `STORE_TIMEOUT`; the late result is dropped. */
   wrap<T>(promise: Promise<T>, what: string): Promise<T> {
     return new Promise<T>((resolve, reject) => {

@@ -20,6 +20,7 @@ import {
   isNoScript,
   runScript,
   warnRiskyOptions,
+  writeBatcher,
   type LuaScript,
   type RedisArg,
   type RedisClientLike,
@@ -129,6 +130,16 @@ export interface RedisStoreOptions {
    * @default 1000
    */
   readonly timeSyncMs?: number;
+  /**
+   * While other calls of this store are in flight, cork the client's socket until the end of the
+   * tick, so the commands sent in one tick leave in one write (one system call) instead of one
+   * each: under load that system call is most of what a decision costs this process. It delays a
+   * write by at most the rest of the tick, changes no order, and also batches other commands
+   * sent on the client in that tick. A lone call is written at once. No effect on a client that
+   * exposes no socket.
+   * @default true
+   */
+  readonly batchWrites?: boolean;
 }
 
 /** The Redis store: {@link Store} plus what the admin API and tests need. */
@@ -379,6 +390,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   }
   const localTime = timeSource === 'local';
   const timeSyncMs = checkPositive('timeSyncMs', options.timeSyncMs ?? DEFAULT_TIME_SYNC_MS);
+  const batchWrites = options.batchWrites ?? true;
+  if (typeof batchWrites !== 'boolean') throw invalidOption('batchWrites', batchWrites, 'a boolean');
   let blocked: BlockedCache | undefined;
   if (options.blockedCache) {
     const maxKeys = options.blockedCache === true ? DEFAULT_BLOCKED_CACHE_KEYS : (options.blockedCache.maxKeys ?? DEFAULT_BLOCKED_CACHE_KEYS);
@@ -435,8 +448,11 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   };
 
   const deadlines = new Deadlines(timeoutMs);
-  const call = (what: string, script: LuaScript, keys: readonly string[], args: readonly RedisArg[]): Promise<unknown> =>
-    deadlines.wrap(runScript(scripts, script, keys, args), what);
+  const hold = batchWrites ? writeBatcher(client) : undefined;
+  const call = (what: string, script: LuaScript, keys: readonly string[], args: readonly RedisArg[]): Promise<unknown> => {
+    if (hold !== undefined && deadlines.tracked > 0) hold();
+    return deadlines.wrap(runScript(scripts, script, keys, args), what);
+  };
 
   /**
    * Runs a hot-path call through the breaker: to Redis while it is up (and for a probe while it
@@ -712,6 +728,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
           failed(storeError(error, 'consume'));
         }
       };
+      if (hold !== undefined && deadlines.tracked > 1) hold();
       send(false);
     });
   };

@@ -1,0 +1,126 @@
+/**
+ * batchWrites: while other calls are in flight, the commands sent before the event loop's check
+ * phase leave in one socket write instead of one each, in their order, with the same decisions;
+ * a lone call is written at once; `batchWrites: false` writes every command by itself.
+ */
+import type { Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import type { RateSpec } from '@micboard/limiter-core';
+import { connectSharedRedis, deleteByPrefix, uniquePrefix } from '@micboard/test-utils';
+import { createRedisStore } from '@micboard/limiter-store/redis';
+
+const spec: RateSpec = { algorithm: 'token-bucket', capacity: 40, refillPerSecond: 0.001, burst: 0 };
+const window = { algorithm: 'sliding-window', limit: 40, windowMs: 60_000, precision: 'exact' } as const;
+
+let client: Redis;
+const prefixes: string[] = [];
+const prefix = (): string => {
+  const p = uniquePrefix('batch');
+  prefixes.push(p);
+  return p;
+};
+
+/** Counts the writes the client's socket makes to the kernel (one per `_write` or `_writev`). */
+function countWrites(redis: Redis): { readonly count: () => number; readonly stop: () => void } {
+  const socket = redis.stream as Socket & { _write: (...a: unknown[]) => void; _writev?: (...a: unknown[]) => void };
+  const write = socket._write;
+  const writev = socket._writev;
+  let writes = 0;
+  socket._write = function (this: Socket, ...args: unknown[]) {
+    writes++;
+    return write.apply(this, args);
+  };
+  if (writev !== undefined) {
+    socket._writev = function (this: Socket, ...args: unknown[]) {
+      writes++;
+      return writev.apply(this, args);
+    };
+  }
+  return {
+    count: () => writes,
+    stop: () => {
+      socket._write = write;
+      if (writev !== undefined) socket._writev = writev;
+    },
+  };
+}
+
+beforeAll(async () => {
+  client = await connectSharedRedis();
+});
+afterAll(async () => {
+  for (const p of prefixes) await deleteByPrefix([client], p);
+  client.disconnect();
+});
+
+describe('redis store: batchWrites', () => {
+  it('sends the consumes of one tick in one write, in order, with the decisions one at a time would get', async () => {
+    const store = createRedisStore({ client, prefix: prefix(), onStoreError: 'throw', timeoutMs: 5000 });
+    const writes = countWrites(client);
+    try {
+      const decisions = await Promise.all(Array.from({ length: 40 }, () => store.consume({ key: 'k', spec, cost: 1 })));
+      // The first goes at once (nothing else in flight); the 39 sent behind it leave together.
+      expect(writes.count()).toBe(2);
+      expect(decisions.map((d) => d.remaining)).toEqual(Array.from({ length: 40 }, (_, i) => 39 - i));
+      expect(decisions.every((d) => d.allowed)).toBe(true);
+    } finally {
+      writes.stop();
+      await store.close();
+    }
+  });
+
+  it('batches the other scripts too, and commands the application sends on the client between them', async () => {
+    const p = prefix();
+    const store = createRedisStore({ client, prefix: p, onStoreError: 'throw', timeoutMs: 5000 });
+    const writes = countWrites(client);
+    try {
+      // The first goes at once; the second corks the socket, so the application's own commands
+      // sent after it leave with the rest, in the order they were sent.
+      const first = store.consume({ key: 'w', spec: window, cost: 1 });
+      const second = store.consume({ key: 'w', spec: window, cost: 1 });
+      const own = client.set(`${p}own`, 'before');
+      const rest = Array.from({ length: 8 }, () => store.consume({ key: 'w', spec: window, cost: 1 }));
+      const read = client.get(`${p}own`);
+      const decisions = await Promise.all([first, second, ...rest]);
+      expect(await own).toBe('OK');
+      expect(await read).toBe('before');
+      expect(writes.count()).toBe(2);
+      expect(decisions.map((d) => d.remaining)).toEqual(Array.from({ length: 10 }, (_, i) => 39 - i));
+    } finally {
+      writes.stop();
+      await store.close();
+    }
+  });
+
+  it('writes a lone call at once, without waiting for the check phase', async () => {
+    const store = createRedisStore({ client, prefix: prefix(), onStoreError: 'throw', timeoutMs: 5000 });
+    const writes = countWrites(client);
+    try {
+      const pending = store.consume({ key: 'alone', spec, cost: 1 });
+      // Written synchronously: the socket saw it before this tick ended.
+      expect(writes.count()).toBe(1);
+      expect((await pending).remaining).toBe(39);
+    } finally {
+      writes.stop();
+      await store.close();
+    }
+  });
+
+  it('with batchWrites: false writes every command by itself', async () => {
+    const store = createRedisStore({ client, prefix: prefix(), onStoreError: 'throw', timeoutMs: 5000, batchWrites: false });
+    const writes = countWrites(client);
+    try {
+      const decisions = await Promise.all(Array.from({ length: 20 }, () => store.consume({ key: 'k', spec, cost: 1 })));
+      expect(writes.count()).toBe(20);
+      expect(decisions.map((d) => d.remaining)).toEqual(Array.from({ length: 20 }, (_, i) => 39 - i));
+    } finally {
+      writes.stop();
+      await store.close();
+    }
+  });
+
+  it('rejects a batchWrites that is not a boolean, naming the option and the value', () => {
+    expect(() => createRedisStore({ client, batchWrites: 'yes' as unknown as boolean })).toThrow(/batchWrites.*"yes"|batchWrites.*yes/);
+  });
+});
