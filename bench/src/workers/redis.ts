@@ -62,7 +62,8 @@ async function create(name: RedisImplName, client: Redis): Promise<{ ok: true; d
   const refused = (): boolean => false;
   switch (name) {
     case 'ours':
-    case 'ours-local-time': {
+    case 'ours-local-time':
+    case 'ours-unbatched': {
       const loaded = await loadRedisStore();
       if (!loaded.ok) return loaded;
       // 'throw' and a long timeout: a Redis hiccup must fail the run, never be answered from the
@@ -73,11 +74,39 @@ async function create(name: RedisImplName, client: Redis): Promise<{ ok: true; d
         onStoreError: 'throw',
         timeoutMs: 10_000,
         ...(name === 'ours-local-time' ? { timeSource: 'local' } : {}),
+        ...(name === 'ours-unbatched' ? { batchWrites: false } : {}),
       });
       const spec = bucketSpec(ALLOW_CAPACITY, ALLOW_REFILL_PER_SECOND);
       return {
         ok: true,
         decide: async (key) => (await store.consume({ key, spec, cost: 1 })).allowed,
+      };
+    }
+    case 'bare-batched': {
+      // The bare call, written as the store's batchWrites writes: while another call is in
+      // flight, the socket is corked until the event loop's check phase.
+      const sha = (await client.script('LOAD', 'return 1')) as string;
+      let inflight = 0;
+      let held = false;
+      const release = (socket: typeof client.stream): void => {
+        held = false;
+        socket.uncork();
+      };
+      const settled = (): boolean => {
+        inflight--;
+        return true;
+      };
+      return {
+        ok: true,
+        decide: () => {
+          if (inflight > 0 && !held) {
+            held = true;
+            client.stream.cork();
+            setImmediate(release, client.stream);
+          }
+          inflight++;
+          return client.evalsha(sha, 0).then(settled);
+        },
       };
     }
     case 'rate-limiter-flexible': {
