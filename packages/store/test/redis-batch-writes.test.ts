@@ -4,7 +4,7 @@
  * a lone call is written at once; `batchWrites: false` writes every command by itself.
  */
 import type { Socket } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Redis } from 'ioredis';
 import type { RateSpec } from '@micboard/limiter-core';
 import { connectSharedRedis, deleteByPrefix, uniquePrefix } from '@micboard/test-utils';
@@ -103,6 +103,37 @@ describe('redis store: batchWrites', () => {
       expect((await pending).remaining).toBe(39);
     } finally {
       writes.stop();
+      await store.close();
+    }
+  });
+
+  it('writes a lone call at once after earlier calls have settled, on every path', async () => {
+    const store = createRedisStore({ client, prefix: prefix(), onStoreError: 'throw', timeoutMs: 5000 });
+    await store.consume({ key: 'w', spec: window, cost: 1 });
+    await store.consume({ key: 'b', spec, cost: 1 });
+    const writes = countWrites(client);
+    try {
+      // Nothing in flight, though the earlier calls' deadlines have not been swept yet.
+      const pending = store.consume({ key: 'w', spec: window, cost: 1 });
+      expect(writes.count()).toBe(1);
+      expect((await pending).remaining).toBe(38);
+      const bucket = store.consume({ key: 'b', spec, cost: 1 });
+      expect(writes.count()).toBe(2);
+      expect((await bucket).remaining).toBe(38);
+    } finally {
+      writes.stop();
+      await store.close();
+    }
+  });
+
+  it('releases the socket in the check phase even while a test fakes timers', async () => {
+    const store = createRedisStore({ client, prefix: prefix(), onStoreError: 'throw', timeoutMs: 5000 });
+    vi.useFakeTimers();
+    try {
+      const decisions = await Promise.all(Array.from({ length: 5 }, () => store.consume({ key: 'f', spec, cost: 1 })));
+      expect(decisions.map((d) => d.remaining)).toEqual([39, 38, 37, 36, 35]);
+    } finally {
+      vi.useRealTimers();
       await store.close();
     }
   });

@@ -82,6 +82,8 @@ it('batchWrites: the consumes of one tick leave in one write per node', async ()
     const decisions = await Promise.all(keys.map((key) => store.consume({ key, spec, cost: 1 })));
     expect(decisions.every((d) => d.allowed && d.remaining === 8)).toBe(true);
     // The first at once, then one write for each master the other 29 went to.
+    // At least two: the counting saw the sockets in use (the first, and the batch behind it).
+    expect(writes).toBeGreaterThanOrEqual(2);
     expect(writes).toBeLessThanOrEqual(1 + cluster.nodes('master').length);
   } finally {
     for (const undo of restore) undo();

@@ -72,14 +72,19 @@ function corkable(stream: unknown): stream is Corkable {
   return typeof stream === 'object' && stream !== null && typeof (stream as Corkable).cork === 'function' && typeof (stream as Corkable).uncork === 'function';
 }
 
+// Taken when this module loads: a test that fakes timers afterwards (Vitest, Jest, sinon fake
+// setImmediate) must not leave the client's socket corked until it advances them.
+const checkPhase: (callback: () => void) => unknown = globalThis.setImmediate;
+
 /**
- * Writes coalesced per tick. ioredis writes every command to its socket at once: one system
- * call per command, which under load costs the process more than the rest of a decision. The
- * returned `hold()` corks the client's socket (a cluster's: every node's) until the event loop's
- * check phase (`setImmediate`, as ioredis's own auto-pipelining waits), so every command sent
- * until then (by the store, or by anyone else on that client; the requests of every connection
- * that became readable together) leaves in one `writev`. Replies are unaffected, and so is the order of commands. A client that exposes
- * no socket (not ioredis, or not connected yet) sends as it always does.
+ * Writes coalesced per turn of the event loop. ioredis writes every command to its socket at
+ * once: one system call per command, which under load costs the process more than the rest of a
+ * decision. The returned `hold()` corks the client's socket (a cluster's: every node's) until the
+ * next check phase (`setImmediate`, as ioredis's own auto-pipelining waits), so every command
+ * sent until then (by the store, or by anyone else on that client; the requests of every
+ * connection that became readable together) leaves in one `writev`. Replies are unaffected, and
+ * so is the order of commands. A client that exposes no socket (not ioredis, or not connected
+ * yet) sends as it always does.
  */
 export function writeBatcher(client: RedisClientLike): () => void {
   const source = client as { readonly stream?: unknown; readonly isCluster?: boolean; nodes?: (role: 'all') => readonly { readonly stream?: unknown }[] };
@@ -87,7 +92,14 @@ export function writeBatcher(client: RedisClientLike): () => void {
   const release = (): void => {
     const streams = held as Corkable[];
     held = undefined;
-    for (const stream of streams) stream.uncork();
+    for (const stream of streams) {
+      try {
+        stream.uncork();
+      } catch {
+        // A socket that cannot flush fails its commands through the client's own error path;
+        // the others must still be released.
+      }
+    }
   };
   return (): void => {
     if (held !== undefined) return;
@@ -101,9 +113,18 @@ export function writeBatcher(client: RedisClientLike): () => void {
       streams.push(source.stream);
     }
     if (streams.length === 0) return;
-    for (const stream of streams) stream.cork();
-    held = streams;
-    setImmediate(release);
+    // Released even if a cork throws: only the sockets corked so far are in the list.
+    const corked: Corkable[] = [];
+    held = corked;
+    checkPhase(release);
+    for (const stream of streams) {
+      try {
+        stream.cork();
+        corked.push(stream);
+      } catch {
+        // Not corked: that socket writes as it always does.
+      }
+    }
   };
 }
 

@@ -35,12 +35,13 @@ export class Deadlines {
     this.tick = Math.max(1, ms / 8);
   }
 
-  /**
-   * Calls tracked and not yet swept from the head: those in flight, plus any settled out of
-   * order behind the oldest live one. More than one while another call is in flight.
-   */
-  get tracked(): number {
-    return this.queue.length - this.head;
+  /** Whether a call of this store is in flight (settled calls at the head are dropped first). */
+  get busy(): boolean {
+    const queue = this.queue;
+    let head = this.head;
+    while (head < queue.length && (queue[head] as Pending).done) head++;
+    this.head = head;
+    return head < queue.length;
   }
 
   /** Settles `promise` within the timeout, or rejects with `STORE_TIMEOUT`; the late result is dropped. */

@@ -131,12 +131,12 @@ export interface RedisStoreOptions {
    */
   readonly timeSyncMs?: number;
   /**
-   * While other calls of this store are in flight, cork the client's socket until the end of the
-   * tick, so the commands sent in one tick leave in one write (one system call) instead of one
-   * each: under load that system call is most of what a decision costs this process. It delays a
-   * write by at most the rest of the tick, changes no order, and also batches other commands
-   * sent on the client in that tick. A lone call is written at once. No effect on a client that
-   * exposes no socket.
+   * While another call of this store is in flight, cork the client's socket until the event
+   * loop's next check phase (`setImmediate`), so the commands sent until then leave in one write
+   * (one system call) instead of one each: under load that system call is most of what a
+   * decision costs this process. It delays a write until that check phase, changes no order, and
+   * also batches the other commands sent on the client meanwhile. A lone call is written at once.
+   * No effect on a client that exposes no socket.
    * @default true
    */
   readonly batchWrites?: boolean;
@@ -450,7 +450,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   const deadlines = new Deadlines(timeoutMs);
   const hold = batchWrites ? writeBatcher(client) : undefined;
   const call = (what: string, script: LuaScript, keys: readonly string[], args: readonly RedisArg[]): Promise<unknown> => {
-    if (hold !== undefined && deadlines.tracked > 0) hold();
+    if (hold !== undefined && deadlines.busy) hold();
     return deadlines.wrap(runScript(scripts, script, keys, args), what);
   };
 
@@ -654,6 +654,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
           return failedDecision(spec, cost, request, error);
         }).then(resolve, reject);
       };
+      // Another call in flight: this write waits for the check phase with the others.
+      if (hold !== undefined && deadlines.busy) hold();
       const pending = deadlines.track('consume', failed);
       const onReply = (reply: unknown): void => {
         if (pending.done) return;
@@ -728,7 +730,6 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
           failed(storeError(error, 'consume'));
         }
       };
-      if (hold !== undefined && deadlines.tracked > 1) hold();
       send(false);
     });
   };
