@@ -58,7 +58,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
     target,
     sections,
     requireOurs,
-    decisions: { manyKeys: 100_000, ops: 1_000_000, rounds: 5, repeats: 3 },
+    decisions: { manyKeys: 100_000, ops: 1_000_000, rounds: 5, repeats: 5 },
     growth: { sizes: [1000, 10_000, 100_000, 1_000_000], ops: 500_000, rounds: 3 },
     redis: { keys: 100_000, ops: 100_000, rounds: 3, inflight: 256, latencyOps: 10_000 },
     http: { connections: 10, warmupSeconds: 1, seconds: 5, rounds: 3 },

@@ -54,9 +54,21 @@ function check(id: string, what: string, value: number | undefined, op: '<=' | '
   };
 }
 
+/** A second reading of an in-process target, shown beside the median's: not what decides met or missed. */
+function alsoAt(row: TargetRow, fastest: number | undefined): TargetRow {
+  return fastest === undefined ? row : { ...row, measured: `${row.measured} (fastest process: ${fmtRatio(fastest)})` };
+}
+
 export function targets(results: Results): TargetRow[] {
   const d = results.decisions;
   const nsRatio = (scenario: 'hot' | 'many' | 'denied'): number | undefined => ratio(d[scenario]?.ours?.ns, d[scenario]?.floor?.ns);
+  // Each cell at its fastest process: on a machine whose processes run at one of two speeds, the
+  // median of a few processes is a draw; the fastest is each cell undisturbed.
+  const fastest = (scenario: 'hot' | 'many' | 'denied', impl: InProcessName): number | undefined => {
+    const samples = d[scenario]?.[impl]?.samples;
+    return samples !== undefined && samples.length > 1 ? Math.min(...samples) : undefined;
+  };
+  const fastRatio = (scenario: 'hot' | 'many' | 'denied'): number | undefined => ratio(fastest(scenario, 'ours'), fastest(scenario, 'floor'));
   const sizes = Object.keys(results.growth.floor ?? {}).map(Number);
   const largest = sizes.length ? Math.max(...sizes) : undefined;
   const bytes = (impl: InProcessName): number | undefined =>
@@ -66,10 +78,16 @@ export function targets(results: Results): TargetRow[] {
   const http = results.http;
   const keysLabel = largest === undefined ? 'the largest size' : largest.toLocaleString('en-US');
   return [
-    check('1a', 'memory store, one hot key: ns/decision vs the Map bucket', nsRatio('hot'), '<=', 1.2),
-    check('1b', `memory store, ${results.config.decisions.manyKeys.toLocaleString('en-US')} keys in turn: vs the Map bucket`, nsRatio('many'), '<=', 1.2),
-    check('1c', 'memory store, always denied: vs the Map bucket', nsRatio('denied'), '<=', 1.2),
-    check('1d', 'memory store: a denial vs an admission (ours denied / ours hot)', ratio(d.denied?.ours?.ns, d.hot?.ours?.ns), '<=', 1.0),
+    alsoAt(check('1a', 'memory store, one hot key: ns/decision vs the Map bucket', nsRatio('hot'), '<=', 1.2), fastRatio('hot')),
+    alsoAt(
+      check('1b', `memory store, ${results.config.decisions.manyKeys.toLocaleString('en-US')} keys in turn: vs the Map bucket`, nsRatio('many'), '<=', 1.2),
+      fastRatio('many'),
+    ),
+    alsoAt(check('1c', 'memory store, always denied: vs the Map bucket', nsRatio('denied'), '<=', 1.2), fastRatio('denied')),
+    alsoAt(
+      check('1d', 'memory store: a denial vs an admission (ours denied / ours hot)', ratio(d.denied?.ours?.ns, d.hot?.ours?.ns), '<=', 1.0),
+      ratio(fastest('denied', 'ours'), fastest('hot', 'ours')),
+    ),
     check('2', `heap bytes per key at ${keysLabel} keys: vs the Map bucket`, ratio(bytes('ours'), bytes('floor')), '<=', 0.8),
     {
       id: '3a',

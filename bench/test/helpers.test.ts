@@ -4,6 +4,7 @@ import { parseConfig } from '../src/config.js';
 import { keyFor, makeKeys } from '../src/lib/keys.js';
 import { commandCalls, num, parseInfo } from '../src/lib/redis-info.js';
 import { median, quantile, ratio } from '../src/lib/stats.js';
+import { targets, type Results } from '../src/report.js';
 
 describe('stats', () => {
   it('quantiles lie between the extremes and the median of an odd sample is its middle element', () => {
@@ -85,5 +86,29 @@ describe('config', () => {
   it('rejects an unknown target or section', () => {
     expect(() => parseConfig(['--target=prod'], {})).toThrow(/--target/);
     expect(() => parseConfig(['--only=disk'], {})).toThrow(/--only/);
+  });
+});
+
+describe('targets', () => {
+  it('decide 1a–1d by the median of the processes, and show each cell at its fastest process beside it', () => {
+    const cell = (samples: number[]) => ({ ns: median(samples), samples });
+    const results = {
+      config: parseConfig([], {}),
+      decisions: {
+        hot: { floor: cell([64.6, 110, 112]), ours: cell([74.6, 130, 77]) },
+        denied: { floor: cell([62.4, 109, 113]), ours: cell([73.4, 119, 94]) },
+      },
+      growth: {},
+      redis: {},
+      http: {},
+    } as unknown as Results;
+    const byId = new Map(targets(results).map((row) => [row.id, row]));
+    // Median: 77 / 110 = 0.70x, met; fastest: 74.6 / 64.6 = 1.15x, shown only.
+    expect(byId.get('1a')).toMatchObject({ measured: '0.70x (fastest process: 1.15x)', met: true });
+    expect(byId.get('1c')).toMatchObject({ measured: '0.86x (fastest process: 1.18x)', met: true });
+    // 94 / 77 = 1.22x by the median, missed; 73.4 / 74.6 = 0.98x at the fastest.
+    expect(byId.get('1d')).toMatchObject({ measured: '1.22x (fastest process: 0.98x)', met: false });
+    // No samples: no second reading.
+    expect(byId.get('1b')).toMatchObject({ measured: '—', met: undefined });
   });
 });
