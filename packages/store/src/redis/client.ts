@@ -73,8 +73,10 @@ function corkable(stream: unknown): stream is Corkable {
 }
 
 // Taken when this module loads: a test that fakes timers afterwards (Vitest, Jest, sinon fake
-// setImmediate) must not leave the client's socket corked until it advances them.
-const checkPhase: (callback: () => void) => unknown = globalThis.setImmediate;
+// setImmediate) must not leave the client's socket corked until it advances them. A runtime
+// without setImmediate releases on a timer instead.
+const checkPhase: (callback: () => void) => unknown =
+  typeof globalThis.setImmediate === 'function' ? globalThis.setImmediate : (callback) => setTimeout(callback, 0);
 
 /**
  * Writes coalesced per turn of the event loop. ioredis writes every command to its socket at
