@@ -3,12 +3,12 @@
  * phase leave in one socket write instead of one each, in their order, with the same decisions;
  * a lone call is written at once; `batchWrites: false` writes every command by itself.
  */
-import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Redis } from 'ioredis';
 import type { RateSpec } from '@micboard/limiter-core';
 import { connectSharedRedis, deleteByPrefix, uniquePrefix } from '@micboard/test-utils';
 import { createRedisStore } from '@micboard/limiter-store/redis';
+import { countWrites } from './fixtures/socket-writes.js';
 
 const spec: RateSpec = { algorithm: 'token-bucket', capacity: 40, refillPerSecond: 0.001, burst: 0 };
 const window = { algorithm: 'sliding-window', limit: 40, windowMs: 60_000, precision: 'exact' } as const;
@@ -21,31 +21,6 @@ const prefix = (): string => {
   return p;
 };
 
-/** Counts the writes the client's socket makes to the kernel (one per `_write` or `_writev`). */
-function countWrites(redis: Redis): { readonly count: () => number; readonly stop: () => void } {
-  const socket = redis.stream as Socket & { _write: (...a: unknown[]) => void; _writev?: (...a: unknown[]) => void };
-  const write = socket._write;
-  const writev = socket._writev;
-  let writes = 0;
-  socket._write = function (this: Socket, ...args: unknown[]) {
-    writes++;
-    return write.apply(this, args);
-  };
-  if (writev !== undefined) {
-    socket._writev = function (this: Socket, ...args: unknown[]) {
-      writes++;
-      return writev.apply(this, args);
-    };
-  }
-  return {
-    count: () => writes,
-    stop: () => {
-      socket._write = write;
-      if (writev !== undefined) socket._writev = writev;
-    },
-  };
-}
-
 beforeAll(async () => {
   client = await connectSharedRedis();
 });
@@ -57,7 +32,7 @@ afterAll(async () => {
 describe('redis store: batchWrites', () => {
   it('sends the consumes of one tick in one write, in order, with the decisions one at a time would get', async () => {
     const store = createRedisStore({ client, prefix: prefix(), onStoreError: 'throw', timeoutMs: 5000 });
-    const writes = countWrites(client);
+    const writes = countWrites([client.stream]);
     try {
       const decisions = await Promise.all(Array.from({ length: 40 }, () => store.consume({ key: 'k', spec, cost: 1 })));
       // The first goes at once (nothing else in flight); the 39 sent behind it leave together.
@@ -73,7 +48,7 @@ describe('redis store: batchWrites', () => {
   it('batches the other scripts too, and commands the application sends on the client between them', async () => {
     const p = prefix();
     const store = createRedisStore({ client, prefix: p, onStoreError: 'throw', timeoutMs: 5000 });
-    const writes = countWrites(client);
+    const writes = countWrites([client.stream]);
     try {
       // The first goes at once; the second corks the socket, so the application's own commands
       // sent after it leave with the rest, in the order they were sent.
@@ -95,7 +70,7 @@ describe('redis store: batchWrites', () => {
 
   it('writes a lone call at once, without waiting for the check phase', async () => {
     const store = createRedisStore({ client, prefix: prefix(), onStoreError: 'throw', timeoutMs: 5000 });
-    const writes = countWrites(client);
+    const writes = countWrites([client.stream]);
     try {
       const pending = store.consume({ key: 'alone', spec, cost: 1 });
       // Written synchronously: the socket saw it before this tick ended.
@@ -111,7 +86,7 @@ describe('redis store: batchWrites', () => {
     const store = createRedisStore({ client, prefix: prefix(), onStoreError: 'throw', timeoutMs: 5000 });
     await store.consume({ key: 'w', spec: window, cost: 1 });
     await store.consume({ key: 'b', spec, cost: 1 });
-    const writes = countWrites(client);
+    const writes = countWrites([client.stream]);
     try {
       // Nothing in flight, though the earlier calls' deadlines have not been swept yet.
       const pending = store.consume({ key: 'w', spec: window, cost: 1 });
@@ -140,7 +115,7 @@ describe('redis store: batchWrites', () => {
 
   it('with batchWrites: false writes every command by itself', async () => {
     const store = createRedisStore({ client, prefix: prefix(), onStoreError: 'throw', timeoutMs: 5000, batchWrites: false });
-    const writes = countWrites(client);
+    const writes = countWrites([client.stream]);
     try {
       const decisions = await Promise.all(Array.from({ length: 20 }, () => store.consume({ key: 'k', spec, cost: 1 })));
       expect(writes.count()).toBe(20);

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Cluster } from 'ioredis';
 import { deleteByPrefix, startRedisCluster, testStore, uniquePrefix, type RedisClusterHarness } from '@micboard/test-utils';
 import { createRedisStore } from '@micboard/limiter-store/redis';
+import { countWrites } from './fixtures/socket-writes.js';
 
 let harness: RedisClusterHarness;
 let cluster: Cluster;
@@ -64,29 +65,16 @@ it('batchWrites: the consumes of one tick leave in one write per node', async ()
   const keys = Array.from({ length: 30 }, (_, i) => `client-${i}`);
   // Every master holds some of these clients' slots: warm the connections first.
   for (const key of keys) await store.consume({ key, spec, cost: 1 });
-  let writes = 0;
-  const restore: (() => void)[] = [];
-  for (const node of cluster.nodes('all')) {
-    const socket = node.stream as unknown as { _write: (...a: unknown[]) => void; _writev?: (...a: unknown[]) => void };
-    for (const method of ['_write', '_writev'] as const) {
-      const original = socket[method];
-      if (original === undefined) continue;
-      socket[method] = function (this: unknown, ...args: unknown[]) {
-        writes++;
-        return original.apply(this, args);
-      };
-      restore.push(() => (socket[method] = original));
-    }
-  }
+  const writes = countWrites(cluster.nodes('all').map((node) => node.stream));
   try {
     const decisions = await Promise.all(keys.map((key) => store.consume({ key, spec, cost: 1 })));
     expect(decisions.every((d) => d.allowed && d.remaining === 8)).toBe(true);
     // The first at once, then one write for each master the other 29 went to.
     // At least two: the counting saw the sockets in use (the first, and the batch behind it).
-    expect(writes).toBeGreaterThanOrEqual(2);
-    expect(writes).toBeLessThanOrEqual(1 + cluster.nodes('master').length);
+    expect(writes.count()).toBeGreaterThanOrEqual(2);
+    expect(writes.count()).toBeLessThanOrEqual(1 + cluster.nodes('master').length);
   } finally {
-    for (const undo of restore) undo();
+    writes.stop();
     await store.close();
     await deleteByPrefix(cluster.nodes('master'), prefix);
   }
