@@ -105,21 +105,12 @@ export function writeBatcher(client: RedisClientLike): () => void {
   };
   return (): void => {
     if (held !== undefined) return;
-    const streams: Corkable[] = [];
-    if (source.isCluster === true && typeof source.nodes === 'function') {
-      for (const node of source.nodes('all')) {
-        if (corkable(node.stream)) streams.push(node.stream);
-      }
-    } else if (corkable(source.stream)) {
-      // Read each time: ioredis makes a new socket on every reconnect.
-      streams.push(source.stream);
-    }
-    if (streams.length === 0) return;
-    // Released even if a cork throws: only the sockets corked so far are in the list.
+    // Read each time: ioredis makes a new socket on every reconnect.
+    const streams =
+      source.isCluster === true && typeof source.nodes === 'function' ? source.nodes('all').map((node) => node.stream) : [source.stream];
     const corked: Corkable[] = [];
-    held = corked;
-    checkPhase(release);
     for (const stream of streams) {
+      if (!corkable(stream)) continue;
       try {
         stream.cork();
         corked.push(stream);
@@ -127,6 +118,9 @@ export function writeBatcher(client: RedisClientLike): () => void {
         // Not corked: that socket writes as it always does.
       }
     }
+    if (corked.length === 0) return;
+    held = corked;
+    checkPhase(release);
   };
 }
 
