@@ -5,6 +5,7 @@ import { ManualClock } from '@micboard/limiter-core/testing';
 import type { AdaptiveConfig, ConsumeRequest, LimitSpec, TokenBucketSpec } from '@micboard/limiter-core';
 import { createModelStore } from '@micboard/test-utils';
 import { createMemoryStore } from '@micboard/limiter-store';
+import { floorQuotient } from '../src/memory/bucket.js';
 import { SWEEP_GRACE_MS } from '../src/memory/slot-table.js';
 
 const bucket: TokenBucketSpec = { algorithm: 'token-bucket', capacity: 5, refillPerSecond: 1, burst: 0 };
@@ -217,6 +218,34 @@ describe('memory store', () => {
         },
       ),
       { numRuns: 5000 },
+    );
+  });
+
+  it('property: floorQuotient is Math.floor(a / b), at whole quotients and the doubles beside them too', () => {
+    // The hot path's remaining count multiplies by the interval's inverse instead of dividing.
+    // The doubles next to a whole multiple of b are where the product and the quotient can floor
+    // to different sides; the property takes them on purpose.
+    const step = (x: number, steps: number): number => {
+      const view = new DataView(new ArrayBuffer(8));
+      view.setFloat64(0, x);
+      view.setBigUint64(0, view.getBigUint64(0) + BigInt(steps));
+      return view.getFloat64(0);
+    };
+    fc.assert(
+      fc.property(
+        fc.double({ min: 1e-6, max: 1e12, noNaN: true }),
+        fc.oneof(
+          fc.double({ min: 0, max: 1e18, noNaN: true }).map((a) => ({ a, near: 0 })),
+          fc.tuple(fc.integer({ min: 1, max: 2 ** 40 }), fc.integer({ min: -4, max: 4 })).map(([k, near]) => ({ a: k, near })),
+        ),
+        (b, pick) => {
+          // A whole quotient k, moved by `near` doubles (0: exactly k * b as rounded).
+          const a = pick.near === 0 && !Number.isInteger(pick.a) ? pick.a : step(pick.a * b, pick.near);
+          fc.pre(a >= 0 && Number.isFinite(a));
+          expect(floorQuotient(a, b, 1 / b)).toBe(Math.floor(a / b));
+        },
+      ),
+      { numRuns: 20_000 },
     );
   });
 
