@@ -1,5 +1,5 @@
 import type * as express from 'express';
-import { noteDenied, type HttpRequest, type HttpVerdict } from '@micboard/limiter-core';
+import { noteDenied, wireHeaderName, type HttpRequest, type HttpVerdict } from '@micboard/limiter-core';
 
 /**
  * Copies what the HTTP layer needs from an express request. No parsing of our own: express decided
@@ -22,9 +22,9 @@ export function toHttpRequest(req: express.Request, userId: string | undefined):
   };
 }
 
-/** Sets the verdict's headers on the response. */
+/** Sets the verdict's headers on the response, under their lower-case names (see wireHeaderName). */
 export function setHeaders(res: express.Response, headers: Readonly<Record<string, string>>): void {
-  for (const name in headers) res.setHeader(name, headers[name] as string);
+  for (const name in headers) res.setHeader(wireHeaderName(name), headers[name] as string);
 }
 
 /** Answers a denied request: status, headers and the JSON body. */

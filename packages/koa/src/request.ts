@@ -1,5 +1,5 @@
 import type * as Koa from 'koa';
-import { noteDenied, type HttpRequest, type HttpVerdict } from '@micboard/limiter-core';
+import { noteDenied, wireHeaderName, type HttpRequest, type HttpVerdict } from '@micboard/limiter-core';
 
 /** Copies what the HTTP layer needs from a koa context. koa decided the ip (`app.proxy`), the app's `getUserId` the user. */
 export function toHttpRequest(ctx: Koa.Context, userId: string | undefined): HttpRequest {
@@ -20,13 +20,16 @@ export function toHttpRequest(ctx: Koa.Context, userId: string | undefined): Htt
   };
 }
 
-/** Sets the verdict's headers on the response (none once the headers went out, as `ctx.set` does). */
+/**
+ * Sets the verdict's headers on the response, under their lower-case names (see wireHeaderName);
+ * none once the headers went out, as `ctx.set` does.
+ */
 export function setHeaders(ctx: Koa.Context, headers: Readonly<Record<string, string>>): void {
   // Straight to node's setHeader: for a string value that is all ctx.set does, but koa 3's set
   // first builds arrays and closures for every call, which cost more than the whole decision.
   const res = ctx.res;
   if (res.headersSent) return;
-  for (const name in headers) res.setHeader(name, headers[name] as string);
+  for (const name in headers) res.setHeader(wireHeaderName(name), headers[name] as string);
 }
 
 /** Answers a denied request: status, headers and the JSON body. */

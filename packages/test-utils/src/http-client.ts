@@ -8,6 +8,8 @@ export interface TestResponse {
   readonly status: number;
   /** Header values by lower-case name (first value when repeated). */
   readonly headers: Readonly<Record<string, string>>;
+  /** Header names as they came on the wire, case kept. */
+  readonly rawNames: readonly string[];
   readonly body: unknown;
   readonly text: string;
 }
@@ -51,7 +53,8 @@ export function send(baseUrl: string, path: string, options: SendOptions = {}): 
               body = text;
             }
           }
-          resolve({ status: res.statusCode ?? 0, headers, body, text });
+          const rawNames = res.rawHeaders.filter((_, i) => i % 2 === 0);
+          resolve({ status: res.statusCode ?? 0, headers, rawNames, body, text });
         });
         res.on('error', reject);
       },

@@ -343,6 +343,23 @@ export function testAdapter(harness: AdapterHarness, stores: StoreFactory): void
         expect(n.headers['x-ratelimit-limit']).toBeUndefined();
       });
 
+      it("the limiter's header names go out in lower case, on admissions and on 429s", async () => {
+        const app = await open({
+          global: { adaptive: false, headers: 'both', userTypeHeader: true, profiles: { anonymous: { capacity: 1, refillPerSecond: 1, burst: 0 } } },
+          routes: [{ method: 'GET', path: '/x' }],
+        });
+        const limiterNames = (r: TestResponse): string[] => r.rawNames.filter((name) => /^(x-)?ratelimit|^retry-after$/i.test(name));
+        const ok = await app.get('/x');
+        expect(ok.status).toBe(200);
+        expect(limiterNames(ok).sort()).toEqual(
+          ['ratelimit', 'ratelimit-policy', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'x-ratelimit-usertype'],
+        );
+        const denied = await app.get('/x');
+        expect(denied.status).toBe(429);
+        expect(limiterNames(denied)).toContain('retry-after');
+        expect(limiterNames(denied).every((name) => name === name.toLowerCase())).toBe(true);
+      });
+
       it('skip and allow lists: not counted, no headers', async () => {
         const app = await open({
           global: { adaptive: false, skipHeader: 'x-health', allowList: ['10.0.0.0/8'] },

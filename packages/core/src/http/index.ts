@@ -6,7 +6,7 @@ export { createAdminApi, queryReader } from './admin.js';
 export type { AdminApi, AdminAuthorization, AdminOptions, AdminRequest, AdminResponse } from './admin.js';
 export { createDenialNotifier, createWebhookSender } from './notify.js';
 export type { DenialAlert, DenialNotifier, FetchLike, NotifyOptions, WebhookOptions } from './notify.js';
-export { admittedVerdicts, retryAfterSeconds, unavailableVerdict, verdictOf } from './verdict.js';
+export { admittedVerdicts, retryAfterSeconds, unavailableVerdict, verdictOf, wireHeaderName } from './verdict.js';
 export type { AdmittedVerdict, VerdictContext } from './verdict.js';
 export type { DecisionEvent, HttpHooks, HttpRequest, HttpVerdict } from './types.js';
 export { noteDenied, wasDenied } from './ledger.js';

@@ -3,6 +3,7 @@
  * object and does no parsing; numbers are formatted as plain ASCII digits whatever the decision
  * holds (NaN, negatives and huge values included), so a header can never be malformed.
  */
+import { headerDigits } from './digits.js';
 import { invalidOption } from '../errors.js';
 import type { Decision } from '../types.js';
 
@@ -52,11 +53,6 @@ export interface LimitedBody {
 
 const MAX_DIGITS = Number.MAX_SAFE_INTEGER;
 
-/** A non-negative integer as ASCII digits: floor for finite values >= 0, '0' for anything else. */
-function digits(n: number): string {
-  if (!(n >= 0)) return '0';
-  return n >= MAX_DIGITS ? String(MAX_DIGITS) : String(Math.floor(n));
-}
 
 /** Whole seconds to wait: ceil(ms / 1000), at least 1 (a 0 would invite an immediate retry). */
 function retrySeconds(ms: number): number {
@@ -117,19 +113,19 @@ export function rateLimitHeaders(decision: Decision, options: RateLimitHeadersOp
     default:
       throw invalidOption('headers', style, 'one of "legacy", "draft", "both", "none"');
   }
-  const remaining = digits(decision.remaining);
+  const remaining = headerDigits(decision.remaining);
   if (legacy) {
-    headers['X-RateLimit-Limit'] = digits(decision.limit);
+    headers['X-RateLimit-Limit'] = headerDigits(decision.limit);
     headers['X-RateLimit-Remaining'] = remaining;
-    headers['X-RateLimit-Reset'] = digits(Math.ceil(decision.resetAt / 1000));
+    headers['X-RateLimit-Reset'] = headerDigits(Math.ceil(decision.resetAt / 1000));
     if (options.userType !== undefined) headers['X-RateLimit-UserType'] = token(options.userType);
   }
   if (draft) {
     const name = sfString(options.policy ?? 'default');
     const w = options.windowSeconds;
     headers['RateLimit-Policy'] =
-      w === undefined ? `${name};q=${digits(decision.limit)}` : `${name};q=${digits(decision.limit)};w=${digits(Math.ceil(w))}`;
-    headers['RateLimit'] = `${name};r=${remaining};t=${digits(Math.ceil((decision.resetAt - options.now) / 1000))}`;
+      w === undefined ? `${name};q=${headerDigits(decision.limit)}` : `${name};q=${headerDigits(decision.limit)};w=${headerDigits(Math.ceil(w))}`;
+    headers['RateLimit'] = `${name};r=${remaining};t=${headerDigits(Math.ceil((decision.resetAt - options.now) / 1000))}`;
   }
   if (!decision.allowed) headers['Retry-After'] = String(retrySeconds(decision.retryAfter));
   return headers;
@@ -149,7 +145,7 @@ function plural(n: number, unit: string): string {
  */
 export function limitedBody(decision: Decision, options: LimitedBodyOptions = {}): LimitedBody {
   const retry = retrySeconds(decision.retryAfter);
-  const count = digits(options.limit ?? decision.limit);
+  const count = headerDigits(options.limit ?? decision.limit);
   const limit = count === '1' ? '1 request' : `${count} requests`;
   const w = options.windowSeconds;
   const window = w !== undefined && Number.isFinite(w) && w > 0 ? ` per ${plural(w, 'second')}` : undefined;
