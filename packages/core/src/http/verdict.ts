@@ -81,7 +81,6 @@ export type AdmittedVerdict = (
   recordKey: string | undefined,
 ) => HttpVerdict;
 
-
 /**
  * Builds the verdicts of admitted requests for one header style: the same verdict {@link verdictOf}
  * gives, made for the path every admitted request takes. For the default legacy style the headers

@@ -53,7 +53,6 @@ export interface LimitedBody {
 
 const MAX_DIGITS = Number.MAX_SAFE_INTEGER;
 
-
 /** Whole seconds to wait: ceil(ms / 1000), at least 1 (a 0 would invite an immediate retry). */
 function retrySeconds(ms: number): number {
   const s = Math.ceil(ms / 1000);
