@@ -25,14 +25,15 @@ const HIGH = 1e12;
 const body = { ok: true, data: [1, 2, 3] };
 
 /**
- * The `-headers` reference variants: the three headers our middleware sends, with values of the
- * same lengths as ours in this run, set as constants and nothing else. What sending the headers
+ * The `-headers` reference variants: the three headers our middleware sends, under the same
+ * lower-case names and with values of the same lengths as ours in this run, set as constants and
+ * nothing else. What sending the headers
  * costs by itself, with no limiter behind them: the floor of any limiter that sends them.
  */
 const REFERENCE_HEADERS: readonly (readonly [string, string])[] = [
-  ['X-RateLimit-Limit', '2000000000'],
-  ['X-RateLimit-Remaining', '1999999999'],
-  ['X-RateLimit-Reset', '1795665302'],
+  ['x-ratelimit-limit', '2000000000'],
+  ['x-ratelimit-remaining', '1999999999'],
+  ['x-ratelimit-reset', '1795665302'],
 ];
 function setReferenceHeaders(res: { setHeader(name: string, value: string): unknown }): void {
   for (const [name, value] of REFERENCE_HEADERS) res.setHeader(name, value);
