@@ -36,10 +36,12 @@ describe('redis store: errors Redis answers for one call', () => {
     const logger = countingLogger();
     const store = createRedisStore({ client, prefix: p, onStoreError: 'throw', timeoutMs: 5000, logger });
     expect((await store.consume({ key: 'poisoned', spec, cost: 1 })).allowed).toBe(true);
-    // Another program (or a bug) leaves a state the script cannot read: arithmetic on it fails.
+    // Another program (or a bug) leaves a value of another type where the client's index goes:
+    // the script's write to it fails (the state is dropped, so the next consume writes the index).
     const [stateKey] = await client.keys(`${p}{poisoned}:l:*`);
     expect(stateKey).toBeDefined();
-    await client.set(stateKey as string, 'not-a-number|x|y|z');
+    await client.del(stateKey as string);
+    await client.set(`${p}{poisoned}:index`, 'not-a-hash');
     await expect(store.consume({ key: 'poisoned', spec, cost: 1 })).rejects.toThrow(/STORE_ERROR|failed/);
     // Redis answered: it is not down, and other clients are still decided there.
     expect(store.degraded).toBe(false);
@@ -49,6 +51,30 @@ describe('redis store: errors Redis answers for one call', () => {
     await expect(store.consume({ key: 'poisoned', spec, cost: 1 })).rejects.toThrow();
     expect(logger.errors).toHaveLength(1);
     expect(logger.errors[0]).not.toMatch(/unreachable/);
+    await store.close();
+  });
+
+  it('a token-bucket state the script cannot read counts as none and is replaced: the client is limited again', async () => {
+    // Left in place, such a state would fail every call of the client until it expired, and a store
+    // failing open would let the client through unlimited all that time.
+    const p = prefix();
+    const logger = countingLogger();
+    const store = createRedisStore({ client, prefix: p, onStoreError: 'throw', timeoutMs: 5000, logger });
+    const values = ['not-a-number|x|y|z', 'garbage', '', 'nan|1795690000|29928166|tx', '1|2|inf|tx', '-inf', '12|1795690000|nope|t'];
+    for (const [i, value] of values.entries()) {
+      const key = `damaged-${i}`;
+      await store.consume({ key, spec, cost: 1 });
+      const [stateKey] = await client.keys(`${p}{${key}}:l:*`);
+      await client.set(stateKey as string, value);
+      // A full bucket (capacity 5): this call and four more admitted, the sixth denied.
+      const first = await store.consume({ key, spec, cost: 1 });
+      expect(first, value).toMatchObject({ allowed: true, remaining: 4 });
+      for (let n = 0; n < 4; n++) expect((await store.consume({ key, spec, cost: 1 })).allowed, value).toBe(true);
+      expect((await store.consume({ key, spec, cost: 1 })).allowed, value).toBe(false);
+      expect(await client.get(stateKey as string), value).toMatch(/^\d+(\.\d+)?\|\d+\|\d+\|t/);
+    }
+    expect(logger.errors).toEqual([]);
+    expect(store.degraded).toBe(false);
     await store.close();
   });
 
@@ -65,7 +91,8 @@ describe('redis store: errors Redis answers for one call', () => {
     } finally {
       (client as { evalsha: unknown }).evalsha = evalsha;
     }
-    await client.set(`${p}{a}:l:default`, 'not-a-number|x|y|z');
+    // The index holds another type: the script's write to it fails (see the test above).
+    await client.set(`${p}{a}:index`, 'not-a-hash');
     await new Promise((resolve) => setTimeout(resolve, 5));
     // The probe reaches Redis, which answers with a script error for this client: Redis is back.
     await store.consume({ key: 'a', spec, cost: 1 });

@@ -45,7 +45,7 @@ describe('redis store scripts', () => {
       {
         "approximateWindow": "f5b067a4bda640c9c479c54e923d99d590af01c9",
         "bucket": "c2ed3187a18131290e1ece89cf7db09e341322bd",
-        "bucketConsume": "a0654de44f0e74a813a0105996c102e721b0e8c3",
+        "bucketConsume": "3972a8433ab841d02ecdb90b4416506df16b6e10",
         "configGet": "61fded42bd4c4d6265be38642a86db802a68396d",
         "configSet": "3aef1b3641d7f4fecc6fef599347c41e658352f5",
         "delete": "854bcf33d88981ae994a1ec300bc64d0bbdbb2f9",

@@ -396,13 +396,22 @@ local tat, text, seen, expiry, minute, tag = now, false, '', '', -1, ''
 if raw then
   local t, s, e, g = string.match(raw, '^([^|]*)|([^|]*)|([^|]*)|(.*)$')
   if t then
-    tat, text, seen, expiry, minute, tag = t + 0, t, s, e, e, g
+    tat, text, seen, expiry, minute, tag = tonumber(t), t, s, e, tonumber(e), g
     -- An older store's state has its last-seen in ms (13 digits; seconds have 10 until the year
     -- 5138): its minute bounded only the index and its TTL was exact, so the bound is unknown
     -- (the write sets a TTL) and the tag too (the index gets the spec again).
     if #s > 11 then minute, tag = -1, '' end
   else
     tat, text = tonumber(raw), raw
+  end
+  -- A state this script cannot read (another program's value, or a damaged one) counts as none,
+  -- as another algorithm's state does, and this decision's write replaces it: left in place it
+  -- would fail every call of this client until it expired, and a store failing open would let the
+  -- client through unlimited all that time. Lua 5.1 reads 'nan' and 'inf' as numbers: x - x is 0
+  -- only for a finite x.
+  if not (tat and minute and tat - tat == 0 and minute - minute == 0) then
+    raw = false
+    tat, text, seen, expiry, minute, tag = now, false, '', '', -1, ''
   end
 end
 -- What to write: the new TAT with a TTL (ttl > 0), the same TAT keeping its TTL (ttl = 0), or
