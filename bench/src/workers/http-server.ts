@@ -27,8 +27,8 @@ const body = { ok: true, data: [1, 2, 3] };
 /**
  * The `-headers` reference variants: the three headers our middleware sends, under the same
  * lower-case names and with values of the same lengths as ours in this run, set as constants and
- * nothing else. What sending the headers
- * costs by itself, with no limiter behind them: the floor of any limiter that sends them.
+ * nothing else. What sending the headers costs by itself, with no limiter behind them: the floor
+ * of any limiter that sends them.
  */
 const REFERENCE_HEADERS: readonly (readonly [string, string])[] = [
   ['x-ratelimit-limit', '2000000000'],
