@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
-import type { Logger, RateSpec } from '@micboard/limiter-core';
+import { DEFAULT_ADAPTIVE, type LimitSpec, type Logger, type RateSpec } from '@micboard/limiter-core';
 import { createRedisStore } from '@micboard/limiter-store/redis';
 import { useSharedRedis } from './fixtures/shared-redis.js';
 
@@ -13,6 +13,7 @@ let client: Redis;
 const { prefix } = useSharedRedis('call-errors', (connected) => (client = connected));
 
 const spec: RateSpec = { algorithm: 'token-bucket', capacity: 5, refillPerSecond: 1, burst: 0 };
+const adaptive = DEFAULT_ADAPTIVE;
 
 function countingLogger(): Logger & { errors: string[]; infos: string[] } {
   const logger = {
@@ -72,6 +73,100 @@ describe('redis store: errors Redis answers for one call', () => {
       for (let n = 0; n < 4; n++) expect((await store.consume({ key, spec, cost: 1 })).allowed, value).toBe(true);
       expect((await store.consume({ key, spec, cost: 1 })).allowed, value).toBe(false);
       expect(await client.get(stateKey as string), value).toMatch(/^\d+(\.\d+)?\|\d+\|\d+\|t/);
+    }
+    expect(logger.errors).toEqual([]);
+    expect(store.degraded).toBe(false);
+    await store.close();
+  });
+
+  it('window states the scripts cannot read count as none and are replaced: the client is limited again', async () => {
+    const p = prefix();
+    const logger = countingLogger();
+    const store = createRedisStore({ client, prefix: p, onStoreError: 'throw', timeoutMs: 5000, logger });
+    const cases: { spec: LimitSpec; damage: (key: string, start: string) => Promise<unknown> }[] = [];
+    const fixed: LimitSpec = { algorithm: 'fixed-window', limit: 3, windowMs: 3_600_000 };
+    const approximate: LimitSpec = { algorithm: 'sliding-window', limit: 3, windowMs: 3_600_000, precision: 'approximate' };
+    const exact: LimitSpec = { algorithm: 'sliding-window', limit: 3, windowMs: 3_600_000, precision: 'exact' };
+    // `start` is the window start the first consume wrote: a damaged count beside a valid start.
+    for (const fields of [['w', 'x', 'c', '1'], ['w', 'inf', 'c', '0'], ['c', 'nan'], ['c', ''], ['w', '-inf']]) {
+      cases.push({ spec: fixed, damage: (key, start) => client.hset(key, 'w', start, ...fields) });
+    }
+    for (const fields of [['w', 'x'], ['p', 'nan'], ['c', 'inf'], ['c', 'many']]) {
+      cases.push({ spec: approximate, damage: (key, start) => client.hset(key, 'w', start, 'p', '0', ...fields) });
+    }
+    // Scores within the window (an entry older than it is dropped unread).
+    for (const [score, member] of [['now', 'garbage'], ['now', '5|x'], ['now', '2|-1'], ['+inf', '1|1'], ['now', '1|nan']] as const) {
+      cases.push({ spec: exact, damage: (key) => client.zadd(key, score === 'now' ? String(Date.now()) : score, member) });
+    }
+    for (const [i, { spec: windowSpec, damage }] of cases.entries()) {
+      const key = `window-${i}`;
+      await store.consume({ key, spec: windowSpec, cost: 1 });
+      const [stateKey] = await client.keys(`${p}{${key}}:l:*`);
+      const start = windowSpec === exact ? '' : await client.hget(stateKey as string, 'w');
+      await client.del(stateKey as string);
+      await damage(stateKey as string, start as string);
+      // A fresh window (limit 3): this call and two more admitted, the fourth denied.
+      const label = `${JSON.stringify(windowSpec)} ${i}`;
+      expect(await store.consume({ key, spec: windowSpec, cost: 1 }), label).toMatchObject({ allowed: true, remaining: 2 });
+      for (let n = 0; n < 2; n++) expect((await store.consume({ key, spec: windowSpec, cost: 1 })).allowed, label).toBe(true);
+      expect((await store.consume({ key, spec: windowSpec, cost: 1 })).allowed, label).toBe(false);
+      // A refund on the state now works too.
+      await store.refund({ key, spec: windowSpec, cost: 1 });
+      expect((await store.consume({ key, spec: windowSpec, cost: 1 })).allowed, label).toBe(true);
+    }
+    expect(logger.errors).toEqual([]);
+    expect(store.degraded).toBe(false);
+    await store.close();
+  });
+
+  it('a token-bucket refund or reserve on a state it cannot read treats it as none', async () => {
+    const p = prefix();
+    const logger = countingLogger();
+    const store = createRedisStore({ client, prefix: p, onStoreError: 'throw', timeoutMs: 5000, logger });
+    await store.consume({ key: 'r', spec, cost: 1 });
+    const [stateKey] = await client.keys(`${p}{r}:l:*`);
+    await client.set(stateKey as string, 'nan|x|y|z');
+    // Nothing to give back from no state, and the next consume finds a full bucket (5).
+    await store.refund({ key: 'r', spec, cost: 1 });
+    expect(await store.consume({ key: 'r', spec, cost: 1 })).toMatchObject({ allowed: true, remaining: 4 });
+    // A reserve's state (its own limit id), damaged: a full bucket, so 5 are granted at once.
+    expect(await store.reserve('r', spec, 1, 0)).toMatchObject({ granted: true, delayMs: 0 });
+    await client.set(`${p}{r}:l:reserve`, '12|garbage|1|t');
+    expect(await store.reserve('r', spec, 5, 0)).toMatchObject({ granted: true, delayMs: 0 });
+    expect(await store.reserve('r', spec, 1, 0)).toMatchObject({ granted: false });
+    expect(logger.errors).toEqual([]);
+    await store.close();
+  });
+
+  it('an adaptive score the scripts cannot read counts as none and is replaced by the next record', async () => {
+    const p = prefix();
+    const logger = countingLogger();
+    const notes = { perKey: 10, flushMs: 1e9 };
+    const store = createRedisStore({ client, prefix: p, onStoreError: 'throw', timeoutMs: 5000, logger, notes });
+    const fixed: LimitSpec = { algorithm: 'fixed-window', limit: 3, windowMs: 3_600_000 };
+    const damaged = [['m', 'x'], ['m', 'nan'], ['l', 'inf'], ['f', 'nan'], ['s', ''], ['x', '-inf'], ['r', 'many']];
+    for (const [i, [field, value]] of damaged.entries()) {
+      const key = `scored-${i}`;
+      // A score of 2 (failures lower it, successes raise it toward max 2).
+      for (let n = 0; n < 4; n++) await store.record(key, 'success', adaptive);
+      const scoreKey = `${p}{${key}}:score`;
+      expect(await client.exists(scoreKey)).toBe(1);
+      await client.hset(scoreKey, field as string, value as string);
+      const label = `${field}=${value}`;
+      // Read by a plain decision and a window decision: multiplier 1 (the request counts and
+      // successes field 'r' is not read there, so the score still scales them).
+      const plain = await store.consume({ key, spec, cost: 1, adaptive });
+      if (field !== 'r') expect(plain.multiplier, label).toBe(1);
+      const windowed = await store.consume({ key, spec: fixed, cost: 1, adaptive });
+      if (field !== 'r') expect(windowed.multiplier, label).toBe(1);
+      // Outcomes carried with a decision, and a record: each replaces the whole score.
+      store.note(key, 'failure', adaptive);
+      const carried = await store.consume({ key, spec, cost: 1, adaptive });
+      expect(carried.multiplier, label).toBeCloseTo(adaptive.failureFactor, 9);
+      await client.hset(scoreKey, field as string, value as string);
+      expect(await store.record(key, 'failure', adaptive), label).toBeCloseTo(adaptive.failureFactor, 9);
+      const m = Number(await client.hget(scoreKey, 'm'));
+      expect(Number.isFinite(m), label).toBe(true);
     }
     expect(logger.errors).toEqual([]);
     expect(store.degraded).toBe(false);

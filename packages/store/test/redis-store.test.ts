@@ -43,16 +43,16 @@ describe('redis store scripts', () => {
   it('pins each script by its SHA1 (a changed script is a deliberate, reviewed change)', () => {
     expect(Object.fromEntries(Object.entries(SCRIPTS).map(([name, s]) => [name, s.sha]))).toMatchInlineSnapshot(`
       {
-        "approximateWindow": "f5b067a4bda640c9c479c54e923d99d590af01c9",
-        "bucket": "c2ed3187a18131290e1ece89cf7db09e341322bd",
-        "bucketConsume": "3972a8433ab841d02ecdb90b4416506df16b6e10",
+        "approximateWindow": "2d2de173dfcf96de60f39bb65562004800916daa",
+        "bucket": "b1b6eb6393fd5c241d01e31c59153c2d7f71326b",
+        "bucketConsume": "ad2d5a0a1e9a6422aa7e5f4aba32a40615202468",
         "configGet": "61fded42bd4c4d6265be38642a86db802a68396d",
         "configSet": "3aef1b3641d7f4fecc6fef599347c41e658352f5",
         "delete": "854bcf33d88981ae994a1ec300bc64d0bbdbb2f9",
-        "exactWindow": "542ba493df0403ca250691bdfedad173f63decc0",
-        "fixedWindow": "ad18b4b97480f90c7faa2e47a6eeaa256c923b39",
+        "exactWindow": "e2d529b37a1ab59ac947cdff442f5862c34d4df3",
+        "fixedWindow": "1f15fcf30538da2ab244a4f780991800128cd628",
         "read": "feedf0644d1e4ab4de251ce73019cbddacad21c6",
-        "record": "0085ae0485fae390f723ea4fe68588df1ee24b86",
+        "record": "24a26cdeff3ca4207a9fb9d1d3509f348d182203",
         "snapshot": "a54d975b122a5dcc0a6bec3de2344e0785a8dd99",
       }
     `);

@@ -77,14 +77,21 @@ local function n(x)
   if x == math.floor(x) and x > -9007199254740992 and x < 9007199254740992 and not (x == 0 and 1 / x < 0) then return x end
   return f(x)
 end
+-- A number read from a state, or nil when the text is not a finite number (another program's value,
+-- or a damaged one). Lua 5.1 reads 'nan' and 'inf' as numbers: x - x is 0 only for a finite x.
+local function finite(text)
+  local x = tonumber(text)
+  if x and x - x == 0 then return x end
+  return nil
+end
 local mult = 1
 if KEYS[3] then
   local st = redis.call('HMGET', KEYS[3], 'm', 'f', 'l', 's', 'x')
-  if st[1] then
-    local m = tonumber(st[1])
-    local last = tonumber(st[3])
+  local m, first, last, s, x = finite(st[1]), finite(st[2]), finite(st[3]), finite(st[4]), finite(st[5])
+  -- A score this script cannot read counts as none (multiplier 1); the record script replaces it.
+  if m and first and last and s and x then
     if now > last then m = 1 + (m - 1) * 2 ^ (-(now - last) / tonumber(ARGV[${a + 2}])) end
-    if tonumber(st[4]) + tonumber(st[5]) >= tonumber(ARGV[${a + 4}]) and now - tonumber(st[2]) >= tonumber(ARGV[${a + 3}]) then
+    if s + x >= tonumber(ARGV[${a + 4}]) and now - first >= tonumber(ARGV[${a + 3}]) then
       m = m * tonumber(ARGV[${a + 5}])
     end
     mult = math.min(tonumber(ARGV[${a + 1}]), math.max(tonumber(ARGV[${a}]), m))
@@ -157,15 +164,22 @@ local seen, stored, known, tag = math.floor(now / 1000), -1, -1, ''
 if raw then
   local t, s, e, g = string.match(raw, '^([^|]*)|([^|]*)|([^|]*)|(.*)$')
   if t then
-    tat, stored, known, tag = tonumber(t), tonumber(s), tonumber(e) * 60000, g
+    tat, stored, known, tag = finite(t), finite(s), finite(e), g
+  else
+    tat, stored, known = finite(raw), -1, -1
+  end
+  if not (tat and stored and known) then
+    -- A state this script cannot read counts as none (see BUCKET_CONSUME): a reserve's write
+    -- replaces it, and a refund has nothing to give back.
+    raw, tat, stored, known, tag = false, now, -1, -1, ''
+  elseif t then
+    known = known * 60000
     if stored >= 1e11 then
       -- An older store's state (last-seen in ms, so 13 digits): its minute bounded only the
       -- index, and its TTL was exact, so neither the bound nor the tag is trusted here.
       stored, known, tag = math.floor(stored / 1000), -1, ''
     end
     if stored > seen then seen = stored end
-  else
-    tat = tonumber(raw)
   end
 end
 local debt = 0
@@ -325,6 +339,13 @@ if KEYS[3] then
     if r[1] then
       m, first, last = tonumber(r[1]), tonumber(r[2]), tonumber(r[3])
       requests, successes, failures = tonumber(r[4]), tonumber(r[5]), tonumber(r[6])
+      -- A score this script cannot read counts as none and is replaced whole by the write below
+      -- (the record script does the same). x - x is 0 only for a finite x.
+      if not (m and first and last and requests and successes and failures and m - m == 0 and first - first == 0
+        and last - last == 0 and requests - requests == 0 and successes - successes == 0 and failures - failures == 0) then
+        m, first, last, requests, successes, failures = 1, now, now, 0, 0, 0
+        r = {}
+      end
     end
     for i = 1, #outcomes do
       local o = string.sub(outcomes, i, i)
@@ -345,7 +366,8 @@ ${applyOutcome("o == 's'")}
     if not r[1] or r[7] ~= ARGV[4] then
       set[11], set[12], set[13], set[14] = 'f', string.format('%.17g', first), 'c', ARGV[4]
     end
-    if not (r[8] and now + ttl + 60000 <= tonumber(r[8]) * 60000) then
+    local bound = tonumber(r[8])
+    if not (bound and bound - bound == 0 and now + ttl + 60000 <= bound * 60000) then
       local index = KEYS[2]
       local keep = ttl + 3600000
       local current = redis.call('PTTL', index)
@@ -359,16 +381,16 @@ ${applyOutcome("o == 's'")}
   else
     st = redis.call('HMGET', KEYS[3], 'm', 'f', 'l', 's', 'x')
   end
-  if st[1] then
+  local m, first, last, s, x = tonumber(st[1]), tonumber(st[2]), tonumber(st[3]), tonumber(st[4]), tonumber(st[5])
+  -- A score this script cannot read counts as none (multiplier 1) until a record replaces it.
+  if m and first and last and s and x and m - m == 0 and first - first == 0 and last - last == 0 and s - s == 0 and x - x == 0 then
     if not mn then
       -- Parsed only when there is a score to scale by.
       mn, mx, half, after, minReq, bonus = string.match(ARGV[2], '^(%S+) (%S+) (%S+) (%S+) (%S+) (%S+)$')
       mn, mx, half = tonumber(mn), tonumber(mx), tonumber(half)
     end
-    local m = tonumber(st[1])
-    local last = tonumber(st[3])
     if now > last then m = 1 + (m - 1) * 2 ^ (-(now - last) / half) end
-    if tonumber(st[4]) + tonumber(st[5]) >= tonumber(minReq) and now - tonumber(st[2]) >= tonumber(after) then
+    if s + x >= tonumber(minReq) and now - first >= tonumber(after) then
       m = m * tonumber(bonus)
     end
     mult = math.min(mx, math.max(mn, m))
@@ -518,6 +540,9 @@ const FIXED = `${head(2)}${WINDOW_LIMIT}
 local start = math.floor(now / window) * window
 local st = redis.pcall('HMGET', KEYS[1], 'w', 'c', 'p')
 if foreign(st, type(st) == 'table' and st[3] ~= nil and st[3] ~= false) then st = { false, false } end
+-- A state this script cannot read counts as none, and this decision's write replaces it (see
+-- BUCKET_CONSUME): left in place it would fail every call of the client until it expired.
+if st[1] and not (finite(st[1]) and finite(st[2])) then st = { false, false } end
 local ws, count = start, 0
 if st[1] and not (tonumber(st[1]) < start) then
   ws = tonumber(st[1])
@@ -562,6 +587,8 @@ const APPROXIMATE = `${head(2)}${WINDOW_LIMIT}
 local start = math.floor(now / window) * window
 local st = redis.pcall('HMGET', KEYS[1], 'w', 'p', 'c')
 if foreign(st, type(st) == 'table' and st[1] and not st[2]) then st = { false, false, false } end
+-- Unreadable: none, and replaced (see the fixed window).
+if st[1] and not (finite(st[1]) and finite(st[2]) and finite(st[3])) then st = { false, false, false } end
 if op == 'refund' then
   if st[1] then
     local sw, sc = tonumber(st[1]), tonumber(st[3])
@@ -635,7 +662,9 @@ return decision(0, limit, whole(limit - estimate, limit), resetAt, retryAfter, e
  */
 const EXACT = `${head(2)}${WINDOW_LIMIT}
 local newestEntry = redis.pcall('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-if foreign(newestEntry, false) then newestEntry = {} end
+-- A log whose newest time is not finite (a score of inf) cannot be read: none, and replaced (see
+-- the fixed window).
+if foreign(newestEntry, newestEntry[1] and not finite(newestEntry[2])) then newestEntry = {} end
 if op == 'refund' and not newestEntry[1] then return { f(now) } end
 local t = now
 if newestEntry[1] and tonumber(newestEntry[2]) > now then t = tonumber(newestEntry[2]) end
@@ -646,11 +675,18 @@ local used = 0
 for i = 1, #raw, 2 do
   local member = raw[i]
   local bar = string.find(member, '|', 1, true)
+  local units = bar and finite(string.sub(member, bar + 1))
+  if not (units and units >= 0) then
+    -- An entry this script cannot read: the log counts as none, as above.
+    redis.call('DEL', KEYS[1])
+    times, costs, members, used = {}, {}, {}, 0
+    break
+  end
   local n = #times + 1
   members[n] = member
   times[n] = tonumber(raw[i + 1])
-  costs[n] = tonumber(string.sub(member, bar + 1))
-  used = used + costs[n]
+  costs[n] = units
+  used = used + units
 end
 local n = #times
 local function entry(time, units) return f(time) .. '|' .. f(units) end
@@ -726,9 +762,16 @@ local mn, mx, step, factor = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV
 local half, after, minReq, bonus = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10])
 local st = redis.call('HMGET', KEYS[1], 'm', 'f', 'l', 'r', 's', 'x')
 local m, first, last, requests, successes, failures = 1, now, now, 0, 0, 0
-if st[1] then
-  m, first, last = tonumber(st[1]), tonumber(st[2]), tonumber(st[3])
-  requests, successes, failures = tonumber(st[4]), tonumber(st[5]), tonumber(st[6])
+local function finite(text)
+  local x = tonumber(text)
+  if x and x - x == 0 then return x end
+  return nil
+end
+local sm, sf, sl, sr, ss, sx = finite(st[1]), finite(st[2]), finite(st[3]), finite(st[4]), finite(st[5]), finite(st[6])
+-- A score this script cannot read (another program's value, or a damaged one) counts as none and
+-- is replaced by the write below, as a consume does with a limit's state.
+if sm and sf and sl and sr and ss and sx then
+  m, first, last, requests, successes, failures = sm, sf, sl, sr, ss, sx
 end
 local outcome = ARGV[2]
 if outcome == 'success' or outcome == 'failure' then
