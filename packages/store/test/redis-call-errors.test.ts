@@ -105,8 +105,10 @@ describe('redis store: errors Redis answers for one call', () => {
       const start = windowSpec === exact ? '' : await client.hget(stateKey as string, 'w');
       await client.del(stateKey as string);
       await damage(stateKey as string, start as string);
-      // A fresh window (limit 3): this call and two more admitted, the fourth denied.
       const label = `${JSON.stringify(windowSpec)} ${i}`;
+      // Admin reads count it as none too: the whole limit left.
+      expect((await store.get(key))?.limits['default'], label).toMatchObject({ limit: 3, remaining: 3 });
+      // A fresh window (limit 3): this call and two more admitted, the fourth denied.
       expect(await store.consume({ key, spec: windowSpec, cost: 1 }), label).toMatchObject({ allowed: true, remaining: 2 });
       for (let n = 0; n < 2; n++) expect((await store.consume({ key, spec: windowSpec, cost: 1 })).allowed, label).toBe(true);
       expect((await store.consume({ key, spec: windowSpec, cost: 1 })).allowed, label).toBe(false);
@@ -126,6 +128,7 @@ describe('redis store: errors Redis answers for one call', () => {
     await store.consume({ key: 'r', spec, cost: 1 });
     const [stateKey] = await client.keys(`${p}{r}:l:*`);
     await client.set(stateKey as string, 'nan|x|y|z');
+    expect((await store.get('r'))?.limits['default']).toMatchObject({ limit: 5, remaining: 5 });
     // Nothing to give back from no state, and the next consume finds a full bucket (5).
     await store.refund({ key: 'r', spec, cost: 1 });
     expect(await store.consume({ key: 'r', spec, cost: 1 })).toMatchObject({ allowed: true, remaining: 4 });
@@ -153,6 +156,7 @@ describe('redis store: errors Redis answers for one call', () => {
       expect(await client.exists(scoreKey)).toBe(1);
       await client.hset(scoreKey, field as string, value as string);
       const label = `${field}=${value}`;
+      expect(await store.get(key), label).toMatchObject({ multiplier: 1, adaptive: undefined });
       // Read by a plain decision and a window decision: multiplier 1 (the request counts and
       // successes field 'r' is not read there, so the score still scales them).
       const plain = await store.consume({ key, spec, cost: 1, adaptive });

@@ -314,27 +314,49 @@ function fields(flat: unknown): Record<string, string> {
   return out;
 }
 
-/** A raw Redis state (from the READ script) as core's state shape for `spec`. */
+/**
+ * A raw Redis state (from the READ script) as core's state shape for `spec`, or undefined for none.
+ * A state with something other than a finite number where a number belongs counts as none, as the
+ * scripts count it (and replace it at the client's next decision).
+ */
 function stateFrom(spec: LimitSpec, raw: unknown): unknown {
   if (!Array.isArray(raw)) return undefined;
   const [type, value] = raw as [string, unknown];
   // A bucket state is 'tat|seen|expiryMinute|specTag' (or a bare TAT from an older store).
-  if (type === 'string') return Number(String(value).split('|', 1)[0]);
+  if (type === 'string') return finiteOrNone(stored(String(value).split('|', 1)[0]));
   if (type === 'hash') {
     const h = fields(value);
-    if (spec.algorithm === 'fixed-window') return { windowStart: Number(h['w']), count: Number(h['c']) };
-    return { windowStart: Number(h['w']), previous: Number(h['p']), current: Number(h['c']) };
+    const windowStart = stored(h['w']);
+    if (spec.algorithm === 'fixed-window') {
+      const count = stored(h['c']);
+      return Number.isFinite(windowStart) && Number.isFinite(count) ? { windowStart, count } : undefined;
+    }
+    const previous = stored(h['p']);
+    const current = stored(h['c']);
+    return Number.isFinite(windowStart) && Number.isFinite(previous) && Number.isFinite(current) ? { windowStart, previous, current } : undefined;
   }
   if (type === 'zset' && Array.isArray(value)) {
     const log: number[] = [];
     for (let i = 0; i + 1 < value.length; i += 2) {
       const member = String(value[i]);
       const bar = member.indexOf('|');
-      log.push(Number(member.slice(0, bar)), Number(member.slice(bar + 1)));
+      const time = stored(member.slice(0, bar));
+      const units = stored(member.slice(bar + 1));
+      if (bar < 0 || !Number.isFinite(time) || !(units >= 0 && units < Infinity)) return undefined;
+      log.push(time, units);
     }
     return log;
   }
   return undefined;
+}
+
+function finiteOrNone(x: number): number | undefined {
+  return Number.isFinite(x) ? x : undefined;
+}
+
+/** A number stored as text, read as Lua's tonumber reads it: NaN for an absent or blank text (Number('') is 0). */
+function stored(text: string | undefined): number {
+  return text === undefined || text.trim() === '' ? NaN : Number(text);
 }
 
 function checkPositive(option: string, value: unknown): number {
@@ -848,14 +870,16 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     let adaptiveState: AdaptiveState | undefined;
     let adaptiveConfig: AdaptiveConfig | undefined;
     if (score['m'] !== undefined) {
-      adaptiveState = {
-        multiplier: Number(score['m']),
-        firstSeen: Number(score['f']),
-        lastSeen: Number(score['l']),
-        requests: Number(score['r']),
-        successes: Number(score['s']),
-        failures: Number(score['x']),
+      const state: AdaptiveState = {
+        multiplier: stored(score['m']),
+        firstSeen: stored(score['f']),
+        lastSeen: stored(score['l']),
+        requests: stored(score['r']),
+        successes: stored(score['s']),
+        failures: stored(score['x']),
       };
+      // A score the scripts cannot read counts as none there (multiplier 1), and so here.
+      if (Object.values(state).every(Number.isFinite)) adaptiveState = state;
       try {
         adaptiveConfig = JSON.parse(score['c'] ?? 'null') as AdaptiveConfig | undefined;
       } catch {
