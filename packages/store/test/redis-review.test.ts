@@ -200,9 +200,12 @@ describe('redis store: bucket states written by the previous store format', () =
     const clock = new ManualClock(START + 7_200_000);
     const store = createRedisStore({ client, prefix: p, clock, onStoreError: 'throw', timeoutMs: 5000 });
     await oldState(p, 'default', START + 5000, START);
+    // The index entry as that store wrote it: the spec as JSON.
     await client.hset(`${p}{a}:index`, 'l:default', JSON.stringify({ spec }));
     await client.pexpire(`${p}{a}:index`, 7_200_000);
-    expect((await store.get('a'))?.lastSeen).toBe(START);
+    const view = await store.get('a');
+    expect(view?.lastSeen).toBe(START);
+    expect(view?.limits['default']?.limit).toBe(10);
     // Idle for two hours: an hour's cleanup takes it.
     expect(await store.cleanup(3_600_000)).toBe(1);
   });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { Redis } from 'ioredis';
-import { LimiterError, adaptiveConfig } from '@micboard/limiter-core';
+import { LimiterError, adaptiveConfig, scaleSpec } from '@micboard/limiter-core';
 import { ManualClock } from '@micboard/limiter-core/testing';
 import type { LimitSpec, Logger } from '@micboard/limiter-core';
 import {
@@ -44,8 +44,8 @@ describe('redis store scripts', () => {
     expect(Object.fromEntries(Object.entries(SCRIPTS).map(([name, s]) => [name, s.sha]))).toMatchInlineSnapshot(`
       {
         "approximateWindow": "2d2de173dfcf96de60f39bb65562004800916daa",
-        "bucket": "b1b6eb6393fd5c241d01e31c59153c2d7f71326b",
-        "bucketConsume": "ad2d5a0a1e9a6422aa7e5f4aba32a40615202468",
+        "bucket": "3c736dc7e737993ed3c731b0294a92b6e015508b",
+        "bucketConsume": "2db583f1bfdd3bfd29088620ccd4e7e36f7da7b7",
         "configGet": "61fded42bd4c4d6265be38642a86db802a68396d",
         "configSet": "3aef1b3641d7f4fecc6fef599347c41e658352f5",
         "delete": "854bcf33d88981ae994a1ec300bc64d0bbdbb2f9",
@@ -266,6 +266,36 @@ describe('redis store scripts', () => {
       expect(await client.pttl(k)).toBeGreaterThan(0);
       // The hash tag is the text between the first '{' and the next '}': the whole client key.
       expect(k.slice(k.indexOf('{') + 1, k.indexOf('}'))).toBe('we%7Bird%7D:key');
+    }
+  });
+
+  it("keeps a client's index a compact listpack: each limit's entry is a short text that admin reads turn back into its spec", async () => {
+    const p = prefix();
+    const store = createRedisStore({ client, prefix: p, onStoreError: 'throw' });
+    const specs: Record<string, LimitSpec> = {
+      ...CONTRACT_SPECS,
+      large: { algorithm: 'token-bucket', capacity: 1e9, refillPerSecond: 0.001, burst: 0 },
+      fractional: { algorithm: 'gcra', capacity: 12.5, refillPerSecond: 1 / 3, burst: 0.25 },
+    };
+    const adaptive = adaptiveConfig();
+    for (const [label, spec] of Object.entries(specs)) {
+      await store.consume({ key: 'plain', limitId: label, spec, cost: 1 });
+      await store.consume({ key: 'scored', limitId: label, spec, cost: 1, adaptive });
+    }
+    // A multiplier of about 1.5: the scored client's limits are scaled, the plain one's are not.
+    for (let i = 0; i < 25; i++) await store.record('scored', 'success', adaptive);
+    for (const key of ['plain', 'scored']) {
+      // Redis keeps a hash as a listpack while every value is within hash-max-listpack-value (64
+      // bytes by default); the spec as JSON took 80-100 bytes and made it a hash table.
+      expect(await client.call('OBJECT', 'ENCODING', `${p}{${key}}:index`), key).toBe('listpack');
+      const view = await store.get(key);
+      const multiplier = key === 'scored' ? (view?.multiplier as number) : 1;
+      if (key === 'scored') expect(multiplier).toBeGreaterThan(1.3);
+      for (const [label, base] of Object.entries(specs)) {
+        const spec = scaleSpec(base, multiplier);
+        const limit = spec.algorithm === 'token-bucket' || spec.algorithm === 'gcra' ? Math.floor(spec.capacity + spec.burst + 1e-9) : spec.limit;
+        expect(view?.limits[label]?.limit, `${key} ${label}`).toBe(limit);
+      }
     }
   });
 

@@ -243,7 +243,7 @@ function adaptiveArgs(adaptive: AdaptiveConfig): RedisArg[] {
 
 /**
  * A short tag of an index value: the algorithm's letter ('t' token bucket, 'g' GCRA; the consume
- * script builds the index JSON from it) and 26 bits of FNV-1a in at most 5 base-36 digits. The
+ * script builds the index entry from it) and 26 bits of FNV-1a in at most 5 base-36 digits. The
  * bucket scripts store it in the state to know, without reading the index, whether the index
  * still holds this spec. A collision would only leave an admin read showing the older spec,
  * never change a decision.
@@ -255,6 +255,70 @@ function tagOf(text: string, algorithm: string): string {
     h = Math.imul(h, 0x01000193);
   }
   return (algorithm === 'gcra' ? 'g' : 't') + (h >>> 6).toString(36);
+}
+
+/**
+ * A limit's entry in the client's index, for admin reads: the algorithm's letter ('t' token bucket,
+ * 'g' GCRA, 'f' fixed window, 'e' exact and 'x' approximate sliding window), '+' when the limit is
+ * scaled by the adaptive score, then the parameters as JavaScript's own number texts, joined by '|':
+ * 't|capacity|refillPerSecond|burst', 'f|limit|windowMs'. Short on purpose: Redis keeps a hash whose
+ * values are all within `hash-max-listpack-value` (64 bytes by default) as one compact listpack, and
+ * a longer value (the spec as JSON was 80–100 bytes) turns the index into a hash table of about three
+ * times the memory. The bucket scripts build the same text from their parameters.
+ */
+function indexValueOf(spec: LimitSpec, adaptive: boolean): string {
+  const flag = adaptive ? '+' : '';
+  switch (spec.algorithm) {
+    case 'token-bucket':
+    case 'gcra':
+      return `${spec.algorithm === 'gcra' ? 'g' : 't'}${flag}|${String(spec.capacity)}|${String(spec.refillPerSecond)}|${String(spec.burst)}`;
+    case 'fixed-window':
+      return `f${flag}|${String(spec.limit)}|${String(spec.windowMs)}`;
+    case 'sliding-window':
+      return `${spec.precision === 'exact' ? 'e' : 'x'}${flag}|${String(spec.limit)}|${String(spec.windowMs)}`;
+  }
+}
+
+/**
+ * Reads an index entry (see {@link indexValueOf}), or the JSON an older store wrote
+ * (`{"adaptive":true,"spec":{...}}`). Undefined for anything else: an admin read skips the limit.
+ */
+function parseIndexValue(text: string): { spec: LimitSpec; adaptive: boolean } | undefined {
+  if (text.startsWith('{')) {
+    try {
+      const held = JSON.parse(text) as { spec?: LimitSpec; adaptive?: boolean };
+      return held.spec === undefined ? undefined : { spec: held.spec, adaptive: held.adaptive === true };
+    } catch {
+      return undefined;
+    }
+  }
+  const parts = text.split('|');
+  const code = parts[0] ?? '';
+  const adaptive = code.length === 2 && code[1] === '+';
+  if (code.length !== (adaptive ? 2 : 1)) return undefined;
+  const numbers = parts.slice(1).map(stored);
+  if (!numbers.every(Number.isFinite)) return undefined;
+  const [a = NaN, b = NaN, c = NaN] = numbers;
+  let spec: LimitSpec;
+  switch (code[0]) {
+    case 't':
+    case 'g':
+      if (numbers.length !== 3) return undefined;
+      spec = { algorithm: code[0] === 'g' ? 'gcra' : 'token-bucket', capacity: a, refillPerSecond: b, burst: c };
+      break;
+    case 'f':
+      if (numbers.length !== 2) return undefined;
+      spec = { algorithm: 'fixed-window', limit: a, windowMs: b };
+      break;
+    case 'e':
+    case 'x':
+      if (numbers.length !== 2) return undefined;
+      spec = { algorithm: 'sliding-window', limit: a, windowMs: b, precision: code[0] === 'e' ? 'exact' : 'approximate' };
+      break;
+    default:
+      return undefined;
+  }
+  return { spec, adaptive };
 }
 
 /** What a consume script gets about a spec: index value, its tag and the parameters. */
@@ -499,12 +563,11 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     // Cached per spec object: the same few specs are sent on every request.
     let held = serialized.get(spec);
     if (held === undefined) {
-      const json = JSON.stringify(spec);
       const params = paramsOf(spec);
-      const plain = `{"spec":${json}}`;
-      const scaled = `{"adaptive":true,"spec":${json}}`;
-      // The bucket script builds the JSON from the parameters when it writes the index: send
-      // only the algorithm's name (the tag still covers the whole text).
+      const plain = indexValueOf(spec, false);
+      const scaled = indexValueOf(spec, true);
+      // The bucket script builds the index entry from the parameters when it writes the index:
+      // send only the algorithm's name (the tag still covers the whole text).
       const bucket = spec.algorithm === 'token-bucket' || spec.algorithm === 'gcra';
       held = [
         { text: bucket ? spec.algorithm : plain, tag: tagOf(plain, spec.algorithm), params },
@@ -577,7 +640,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       const size = spec.capacity + spec.burst;
       const interval = 1000 / spec.refillPerSecond;
       const lim = cost > size + 1e-9 ? -1 : size * interval + (1e-9 * interval + 1e-3);
-      // JavaScript's own number texts: exact, and what the index JSON shows.
+      // JavaScript's own number texts: exact, and what the index entry holds.
       const head = `${String(cost * interval)} ${String(lim)} `;
       const tail = ` ${String(cost)} ${String(spec.capacity)} ${String(spec.burst)} ${String(spec.refillPerSecond)}`;
       const plain = head + specArgs(spec, false).tag;
@@ -898,12 +961,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
         [],
       )) as unknown[];
       limitFields.forEach((f, i) => {
-        let held: { spec: LimitSpec; adaptive?: boolean };
-        try {
-          held = JSON.parse(index[f] as string) as { spec: LimitSpec; adaptive?: boolean };
-        } catch {
-          return;
-        }
+        const held = parseIndexValue(index[f] as string);
+        if (held === undefined) return;
         seen = Math.max(seen, seenFrom(raws[i]));
         const state = stateFrom(held.spec, raws[i]);
         const spec = held.adaptive ? scaleSpec(held.spec, multiplier) : held.spec;

@@ -52,7 +52,7 @@ if ARGV[1] ~= '' then pad = 3600000 end`;
  * KEYS: 1 limit state, 2 client index, 3 adaptive score (only when the request is adaptive).
  * ARGV: 1 now in ms ('' = Redis TIME), 2 op ('consume' | 'refund' | 'reserve'), 3 cost,
  * 4 index field ('l:' .. limitId), 5 index value (the spec, for admin reads; the bucket gets
- * just the algorithm's name and builds the JSON from the parameters), 6 the spec's tag
+ * just the algorithm's name and builds the entry from the parameters), 6 the spec's tag
  * (a short hash of 5, so the bucket knows when the index holds another spec), 7.. the
  * algorithm's parameters; after them either maxWaitMs (reserve) or, only when the request is
  * adaptive, min, max, idleHalfLifeMs, longTermAfterMs, longTermMinRequests, longTermBonus.
@@ -200,12 +200,12 @@ end
 -- it does not already cover this limit, its spec and its lifetime.
 local function save(x, ttl, lastSeen)
   if tag ~= ARGV[6] then
-    -- The spec as JSON for admin reads, built here so a decision need not send it. The
-    -- parameters are JavaScript's own number texts, which JSON reads back exactly.
-    local adaptive = ''
-    if KEYS[3] then adaptive = '"adaptive":true,' end
-    redis.call('HSET', KEYS[2], ARGV[4], '{' .. adaptive .. '"spec":{"algorithm":"' .. ARGV[5] .. '","capacity":' .. ARGV[7] ..
-      ',"refillPerSecond":' .. ARGV[9] .. ',"burst":' .. ARGV[8] .. '}}')
+    -- The limit's index entry for admin reads, 'code|capacity|refillPerSecond|burst' (see the
+    -- store's indexValueOf), built here so a decision need not send it. The parameters are
+    -- JavaScript's own number texts, which read back exactly.
+    local code = string.sub(ARGV[5], 1, 1)
+    if KEYS[3] then code = code .. '+' end
+    redis.call('HSET', KEYS[2], ARGV[4], code .. '|' .. ARGV[7] .. '|' .. ARGV[9] .. '|' .. ARGV[8])
     tag = ARGV[6]
     if not ttl then
       ttl = redis.call('PTTL', KEYS[1])
@@ -459,20 +459,17 @@ else
 end
 if ttl then
   if tag ~= spec then
-    -- A new limit or another spec: the index gets the spec as JSON for admin reads, built here
-    -- from the parameters (JavaScript's own number texts, which JSON reads back exactly).
+    -- A new limit or another spec: the index gets the limit's entry for admin reads,
+    -- 'code|capacity|refillPerSecond|burst' (the tag's first letter is the code; see the store's
+    -- indexValueOf), built here from the parameters (JavaScript's own number texts).
     if not rateText then
       capacityText, burstText, rateText = string.match(ARGV[1], '^%S+ %S+ %S+ %S+ %S+ (%S+) (%S+) (%S+)$')
     end
     local key = KEYS[1]
     local close = string.find(key, '}', 1, true)
-    local algorithm = 'token-bucket'
-    if string.sub(spec, 1, 1) == 'g' then algorithm = 'gcra' end
-    local adaptive = ''
-    if KEYS[3] then adaptive = '"adaptive":true,' end
-    redis.call('HSET', KEYS[2], string.sub(key, close + 2), '{' .. adaptive ..
-      '"spec":{"algorithm":"' .. algorithm .. '","capacity":' .. capacityText .. ',"refillPerSecond":' .. rateText ..
-      ',"burst":' .. burstText .. '}}')
+    local code = string.sub(spec, 1, 1)
+    if KEYS[3] then code = code .. '+' end
+    redis.call('HSET', KEYS[2], string.sub(key, close + 2), code .. '|' .. capacityText .. '|' .. rateText .. '|' .. burstText)
     tag = spec
     if ttl == 0 and minute == -1 then
       -- No expiry bound (an older state's bare number): establish one from the state's TTL.
