@@ -297,6 +297,18 @@ describe('redis store scripts', () => {
         expect(view?.limits[label]?.limit, `${key} ${label}`).toBe(limit);
       }
     }
+    // The score too, with outcomes recorded and carried by a decision; and the multiplier an admin
+    // read computes from it is the one a decision applies.
+    const noting = createRedisStore({ client, prefix: p, onStoreError: 'throw', notes: { perKey: 10, flushMs: 1e9 } });
+    noting.note('scored', 'success', adaptive);
+    const decided = await noting.consume({ key: 'scored', spec: specs['large'] as LimitSpec, cost: 1, adaptive });
+    const score = `${p}{scored}:score`;
+    expect(await client.call('OBJECT', 'ENCODING', score)).toBe('listpack');
+    expect((await store.get('scored'))?.multiplier).toBeCloseTo(decided.multiplier, 3);
+    // A score whose config an older store wrote as JSON is still read.
+    await client.hset(score, 'c', JSON.stringify(adaptive));
+    expect((await store.get('scored'))?.multiplier).toBeCloseTo(decided.multiplier, 3);
+    await noting.close();
   });
 
   it('rejects bad options at construction, naming them', () => {

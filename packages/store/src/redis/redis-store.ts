@@ -1,4 +1,4 @@
-import { LimiterError, adaptiveConfig, effectiveMultiplier, gcraStep, inspect, invalidOption, scaleSpec, silentLogger, validateSpec } from '@micboard/limiter-core';
+import { DEFAULT_ADAPTIVE, LimiterError, adaptiveConfig, effectiveMultiplier, gcraStep, inspect, invalidOption, scaleSpec, silentLogger, validateSpec } from '@micboard/limiter-core';
 import type {
   AdaptiveConfig,
   AdaptiveState,
@@ -319,6 +319,38 @@ function parseIndexValue(text: string): { spec: LimitSpec; adaptive: boolean } |
       return undefined;
   }
   return { spec, adaptive };
+}
+
+/**
+ * The adaptive config as a client's score keeps it (field 'c'), for admin reads: what the
+ * multiplier is computed from ('min max idleHalfLifeMs longTermAfterMs longTermMinRequests
+ * longTermBonus', JavaScript's own number texts). Short for the reason the index entries are (see
+ * {@link indexValueOf}): the whole config as JSON (about 200 bytes) made every score a hash table,
+ * some 750 bytes where the listpack takes about 150.
+ */
+function scoreConfigText(adaptive: AdaptiveConfig): string {
+  return [adaptive.min, adaptive.max, adaptive.idleHalfLifeMs, adaptive.longTermAfterMs, adaptive.longTermMinRequests, adaptive.longTermBonus]
+    .map(String)
+    .join(' ');
+}
+
+/**
+ * Reads a score's config (see {@link scoreConfigText}), or the JSON an older store wrote; the
+ * fields the multiplier does not use are the defaults. Undefined when it cannot be read.
+ */
+function parseScoreConfig(text: string | undefined): AdaptiveConfig | undefined {
+  if (text === undefined) return undefined;
+  if (text.startsWith('{')) {
+    try {
+      return JSON.parse(text) as AdaptiveConfig;
+    } catch {
+      return undefined;
+    }
+  }
+  const numbers = text.split(' ').map(stored);
+  if (numbers.length !== 6 || !numbers.every(Number.isFinite)) return undefined;
+  const [min = 0, max = 0, idleHalfLifeMs = 0, longTermAfterMs = 0, longTermMinRequests = 0, longTermBonus = 0] = numbers;
+  return { ...DEFAULT_ADAPTIVE, min, max, idleHalfLifeMs, longTermAfterMs, longTermMinRequests, longTermBonus };
 }
 
 /** What a consume script gets about a spec: index value, its tag and the parameters. */
@@ -650,17 +682,15 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     }
     return held;
   };
-  // ARGV[2] of an adaptive bucket consume, and ARGV[3]'s tail and ARGV[4] when outcomes go too.
-  const adaptiveTexts = new WeakMap<AdaptiveConfig, { readonly slots: string; readonly steps: string; readonly json: string }>();
-  const adaptiveTextsOf = (adaptive: AdaptiveConfig): { readonly slots: string; readonly steps: string; readonly json: string } => {
+  // ARGV[2] of an adaptive bucket consume (also the score's 'c', see scoreConfigText), and ARGV[3]'s
+  // tail when outcomes go too.
+  const adaptiveTexts = new WeakMap<AdaptiveConfig, { readonly slots: string; readonly steps: string }>();
+  const adaptiveTextsOf = (adaptive: AdaptiveConfig): { readonly slots: string; readonly steps: string } => {
     let held = adaptiveTexts.get(adaptive);
     if (held === undefined) {
       held = {
-        slots: [adaptive.min, adaptive.max, adaptive.idleHalfLifeMs, adaptive.longTermAfterMs, adaptive.longTermMinRequests, adaptive.longTermBonus]
-          .map(String)
-          .join(' '),
+        slots: scoreConfigText(adaptive),
         steps: ` ${String(adaptive.successStep)} ${String(adaptive.failureFactor)} ${String(scoreTtlMs)}`,
-        json: JSON.stringify(adaptive),
       };
       adaptiveTexts.set(adaptive, held);
     }
@@ -721,7 +751,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
         noted.delete(key);
         if (carried.adaptive === adaptive) {
           const texts = adaptiveTextsOf(adaptive);
-          args.push(carried.outcomes + texts.steps, texts.json);
+          args.push(carried.outcomes + texts.steps, texts.slots);
         } else {
           // Noted under another config: written on their own, before this decision (same
           // connection, so Redis runs them first).
@@ -837,7 +867,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
           adaptive.longTermMinRequests,
           adaptive.longTermBonus,
           scoreTtlMs,
-          JSON.stringify(adaptive),
+          adaptiveTextsOf(adaptive).slots,
         ]);
         return num(reply);
       },
@@ -943,11 +973,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       };
       // A score the scripts cannot read counts as none there (multiplier 1), and so here.
       if (Object.values(state).every(Number.isFinite)) adaptiveState = state;
-      try {
-        adaptiveConfig = JSON.parse(score['c'] ?? 'null') as AdaptiveConfig | undefined;
-      } catch {
-        adaptiveConfig = undefined;
-      }
+      adaptiveConfig = parseScoreConfig(score['c']);
     }
     const multiplier = adaptiveConfig ? effectiveMultiplier(adaptiveState, adaptiveConfig, now) : 1;
     const limits: Record<string, { limit: number; remaining: number; resetAt: number }> = {};

@@ -283,7 +283,8 @@ error('bucket: unknown op ' .. op)
  * index or to extend TTLs. When adaptive, 2 'min max idleHalfLifeMs longTermAfterMs longTermMinRequests
  * longTermBonus', and only when the store holds outcomes noted for the client (see the store's
  * `note`), 3 'outcomes successStep failureFactor scoreTtlMs' (outcomes in order, 's' success,
- * 'f' failure, 'n' neutral) and 4 the adaptive config (JSON, for admin reads): those are applied
+ * 'f' failure, 'n' neutral) and 4 the adaptive config as the score keeps it for admin reads (the
+ * text of 2; see the store's scoreConfigText): those are applied
  * to the score first, as the record script would at this time. With time passed in (tests),
  * TTLs, which Redis counts on its own clock, are padded by an hour so injected time cannot
  * outrun them.
@@ -749,7 +750,8 @@ return decision(0, limit, whole(limit - used, limit), resetAt, retryAfter, ex)
  * The adaptive score, as core's `recordOutcome` then `effectiveMultiplier`.
  * KEYS: 1 score, 2 index. ARGV: 1 now ('' = TIME), 2 outcome, 3 min, 4 max, 5 successStep,
  * 6 failureFactor, 7 idleHalfLifeMs, 8 longTermAfterMs, 9 longTermMinRequests, 10 longTermBonus,
- * 11 score TTL in ms, 12 the adaptive config (JSON, kept for admin reads).
+ * 11 score TTL in ms, 12 the adaptive config as the score keeps it for admin reads (see the
+ * store's scoreConfigText).
  */
 const RECORD = `
 ${NOW}
