@@ -150,15 +150,15 @@ describe('redis store: errors Redis answers for one call', () => {
     const damaged = [['m', 'x'], ['m', 'nan'], ['l', 'inf'], ['f', 'nan'], ['s', ''], ['x', '-inf'], ['r', 'many']];
     for (const [i, [field, value]] of damaged.entries()) {
       const key = `scored-${i}`;
-      // A score of 2 (failures lower it, successes raise it toward max 2).
+      // A score above 1: four successes.
       for (let n = 0; n < 4; n++) await store.record(key, 'success', adaptive);
       const scoreKey = `${p}{${key}}:score`;
       expect(await client.exists(scoreKey)).toBe(1);
       await client.hset(scoreKey, field as string, value as string);
       const label = `${field}=${value}`;
       expect(await store.get(key), label).toMatchObject({ multiplier: 1, adaptive: undefined });
-      // Read by a plain decision and a window decision: multiplier 1 (the request counts and
-      // successes field 'r' is not read there, so the score still scales them).
+      // Read by a plain decision and a window decision: multiplier 1. Neither reads the request
+      // count 'r', so with only 'r' damaged the score still scales them.
       const plain = await store.consume({ key, spec, cost: 1, adaptive });
       if (field !== 'r') expect(plain.multiplier, label).toBe(1);
       const windowed = await store.consume({ key, spec: fixed, cost: 1, adaptive });
