@@ -43,14 +43,14 @@ describe('redis store scripts', () => {
   it('pins each script by its SHA1 (a changed script is a deliberate, reviewed change)', () => {
     expect(Object.fromEntries(Object.entries(SCRIPTS).map(([name, s]) => [name, s.sha]))).toMatchInlineSnapshot(`
       {
-        "approximateWindow": "2d2de173dfcf96de60f39bb65562004800916daa",
-        "bucket": "3c736dc7e737993ed3c731b0294a92b6e015508b",
+        "approximateWindow": "fa793ac52d3512eba94af9f9f9f483b6dfb9858f",
+        "bucket": "7d92c4451e5647efe917827b0b6f47e66ed82b92",
         "bucketConsume": "2db583f1bfdd3bfd29088620ccd4e7e36f7da7b7",
         "configGet": "61fded42bd4c4d6265be38642a86db802a68396d",
         "configSet": "3aef1b3641d7f4fecc6fef599347c41e658352f5",
         "delete": "854bcf33d88981ae994a1ec300bc64d0bbdbb2f9",
-        "exactWindow": "e2d529b37a1ab59ac947cdff442f5862c34d4df3",
-        "fixedWindow": "1f15fcf30538da2ab244a4f780991800128cd628",
+        "exactWindow": "0c3a73eec477f415836a52481b954ba5fb0f4655",
+        "fixedWindow": "98b827074bcad59265531a73cacd0c239a1a2b2e",
         "read": "feedf0644d1e4ab4de251ce73019cbddacad21c6",
         "record": "24a26cdeff3ca4207a9fb9d1d3509f348d182203",
         "snapshot": "a54d975b122a5dcc0a6bec3de2344e0785a8dd99",

@@ -419,7 +419,10 @@ function stateFrom(spec: LimitSpec, raw: unknown): unknown {
   if (!Array.isArray(raw)) return undefined;
   const [type, value] = raw as [string, unknown];
   // A bucket state is 'tat|seen|expiryMinute|specTag' (or a bare TAT from an older store).
-  if (type === 'string') return finiteOrNone(stored(String(value).split('|', 1)[0]));
+  if (type === 'string') {
+    const tat = stored(String(value).split('|', 1)[0]);
+    return Number.isFinite(tat) ? tat : undefined;
+  }
   if (type === 'hash') {
     const h = fields(value);
     const windowStart = stored(h['w']);
@@ -444,10 +447,6 @@ function stateFrom(spec: LimitSpec, raw: unknown): unknown {
     return log;
   }
   return undefined;
-}
-
-function finiteOrNone(x: number): number | undefined {
-  return Number.isFinite(x) ? x : undefined;
 }
 
 /** A number stored as text, read as Lua's tonumber reads it: NaN for an absent or blank text (Number('') is 0). */

@@ -42,6 +42,17 @@ else
 end
 if now > last then last = now end`;
 
+/**
+ * `finite(text)`: a number read from a state, or nil when the text is not a finite number (another
+ * program's value, or a damaged one), so that the state counts as none. Lua 5.1 reads 'nan' and
+ * 'inf' as numbers: x - x is 0 only for a finite x. (The flat consume script spells the check out.)
+ */
+const FINITE = `local function finite(text)
+  local x = tonumber(text)
+  if x and x - x == 0 then return x end
+  return nil
+end`;
+
 /** With time passed in (tests), TTLs, which Redis counts on its own clock, are padded by an hour. */
 const PAD = `local pad = 0
 if ARGV[1] ~= '' then pad = 3600000 end`;
@@ -77,13 +88,7 @@ local function n(x)
   if x == math.floor(x) and x > -9007199254740992 and x < 9007199254740992 and not (x == 0 and 1 / x < 0) then return x end
   return f(x)
 end
--- A number read from a state, or nil when the text is not a finite number (another program's value,
--- or a damaged one). Lua 5.1 reads 'nan' and 'inf' as numbers: x - x is 0 only for a finite x.
-local function finite(text)
-  local x = tonumber(text)
-  if x and x - x == 0 then return x end
-  return nil
-end
+${FINITE}
 local mult = 1
 if KEYS[3] then
   local st = redis.call('HMGET', KEYS[3], 'm', 'f', 'l', 's', 'x')
@@ -761,11 +766,7 @@ local mn, mx, step, factor = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV
 local half, after, minReq, bonus = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10])
 local st = redis.call('HMGET', KEYS[1], 'm', 'f', 'l', 'r', 's', 'x')
 local m, first, last, requests, successes, failures = 1, now, now, 0, 0, 0
-local function finite(text)
-  local x = tonumber(text)
-  if x and x - x == 0 then return x end
-  return nil
-end
+${FINITE}
 local sm, sf, sl, sr, ss, sx = finite(st[1]), finite(st[2]), finite(st[3]), finite(st[4]), finite(st[5]), finite(st[6])
 -- A score this script cannot read (another program's value, or a damaged one) counts as none and
 -- is replaced by the write below, as a consume does with a limit's state.
