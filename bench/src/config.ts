@@ -26,6 +26,10 @@ export interface Config {
     readonly inflight: number;
     readonly latencyOps: number;
   };
+  /**
+   * Every server stays up for the section; `seconds` is one slice of load, and a round loads the
+   * no-limiter server and each other variant in turn, the baseline between every two.
+   */
   readonly http: { readonly connections: number; readonly warmupSeconds: number; readonly seconds: number; readonly rounds: number };
 }
 
@@ -61,6 +65,6 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
     decisions: { manyKeys: 100_000, ops: 1_000_000, rounds: 5, repeats: 5 },
     growth: { sizes: [1000, 10_000, 100_000, 1_000_000], ops: 500_000, rounds: 3 },
     redis: { keys: 100_000, ops: 100_000, rounds: 3, inflight: 256, latencyOps: 10_000 },
-    http: { connections: 10, warmupSeconds: 1, seconds: 5, rounds: 3 },
+    http: { connections: 10, warmupSeconds: 1, seconds: 1, rounds: 15 },
   };
 }

@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseConfig, type Config } from './config.js';
 import { IN_PROCESS, IN_PROCESS_EXTRA, type InProcessName } from './lib/impls.js';
-import { measureHttp, type HttpResult } from './lib/http.js';
+import { loadSlice, startHttpServer, type HttpServer, type HttpSlice } from './lib/http.js';
 import { machineInfo } from './lib/machine.js';
 import { startRedis, type BenchRedis } from './lib/redis-server.js';
 import { buildReport, type Results } from './report.js';
@@ -129,63 +129,83 @@ async function runRedis(config: Config, results: Results, redis: BenchRedis): Pr
 }
 
 async function runHttp(config: Config, results: Results, redis: BenchRedis | undefined): Promise<void> {
-  log('== HTTP (autocannon, server in its own process)');
-  type Ok = Extract<HttpResult, { available: true }>;
-  const runs = new Map<HttpVariant, Ok[]>();
-  const ratios = new Map<HttpVariant, number[]>();
-  const measure = async (variant: HttpVariant, round: number): Promise<Ok | undefined> => {
-    const result = await guarded(`http ${variant}`, () =>
-      measureHttp({ variant, target: config.target, redisPort: redis?.port, ...config.http }),
-    );
-    if (!result) return undefined;
-    if (!result.available) {
-      if (round === 0) unavailable(`http ${variant}`, result.reason, config);
-      return undefined;
-    }
-    if (result.non2xx > 0 || result.errors > 0) {
-      failures.push(`http ${variant}: ${result.non2xx} non-2xx responses and ${result.errors} errors (limits must admit the load)`);
-    }
-    if (!variant.endsWith('none') && result.rateLimitHeaders.length === 0) {
-      failures.push(`http ${variant}: no rate-limit headers on the response`);
-    }
-    if (variant.endsWith('redis') && !((result.redisScriptsPerRequest ?? 0) >= 0.9)) {
-      failures.push(`http ${variant}: ${result.redisScriptsPerRequest} Redis script calls per request: Redis did not answer the load`);
-    }
-    runs.set(variant, [...(runs.get(variant) ?? []), result]);
-    log(`  ${variant.padEnd(26)} ${Math.round(result.rps)} req/s p50 ${result.p50ms} ms p99 ${result.p99ms} ms`);
-    return result;
-  };
-  for (let round = 0; round < config.http.rounds; round++) {
-    for (const framework of ['express', 'koa'] as const) {
-      const none: HttpVariant = `${framework}-none`;
-      const limited = HTTP_VARIANTS.filter((v) => v.startsWith(`${framework}-`) && v !== none && (redis || !v.endsWith('redis')));
-      // The no-limiter baseline is measured before and after every limited variant, and each
-      // ratio uses the mean of its two neighbours: on a shared machine, load minutes apart differs
-      // more than any limiter.
-      let before = await measure(none, round);
-      for (const variant of limited) {
-        const result = await measure(variant, round);
-        const after = await measure(none, round);
-        const baselines = [before, after].filter((r): r is Ok => r !== undefined);
-        if (result && baselines.length > 0) {
-          const mean = baselines.reduce((sum, r) => sum + r.rps, 0) / baselines.length;
-          ratios.set(variant, [...(ratios.get(variant) ?? []), result.rps / mean]);
+  log('== HTTP (autocannon; each server in its own process, loaded in turn in short slices)');
+  const { connections, warmupSeconds, seconds, rounds } = config.http;
+  for (const framework of ['express', 'koa'] as const) {
+    const none: HttpVariant = `${framework}-none`;
+    const variants = HTTP_VARIANTS.filter((v) => v.startsWith(`${framework}-`) && (redis || !v.endsWith('redis')));
+    const servers = new Map<HttpVariant, HttpServer>();
+    try {
+      // Every server of the framework stays up for the whole section: the slices below then
+      // compare processes that are equally warm, and no slice pays for a start.
+      for (const variant of variants) {
+        const started = await guarded(`http ${variant}`, () => startHttpServer(variant, config.target, redis?.port));
+        if (started === undefined) continue;
+        if ('unavailable' in started) {
+          unavailable(`http ${variant}`, started.unavailable, config);
+          continue;
         }
-        before = after;
+        if (variant !== none && started.rateLimitHeaders.length === 0) failures.push(`http ${variant}: no rate-limit headers on the response`);
+        servers.set(variant, started);
       }
+      const baseline = servers.get(none);
+      if (baseline === undefined) continue;
+      const limited = variants.filter((v) => v !== none && servers.has(v));
+      if (warmupSeconds > 0) for (const server of servers.values()) await loadSlice(server, connections, warmupSeconds, undefined);
+      const slices = new Map<HttpVariant, HttpSlice[]>();
+      const ratios = new Map<HttpVariant, number[]>();
+      const slice = async (variant: HttpVariant): Promise<HttpSlice> => {
+        const result = await loadSlice(servers.get(variant) as HttpServer, connections, seconds, variant.endsWith('redis') ? redis?.port : undefined);
+        slices.set(variant, [...(slices.get(variant) ?? []), result]);
+        return result;
+      };
+      for (let round = 0; round < rounds; round++) {
+        // The no-limiter baseline runs before and after every other slice, and each ratio is
+        // against the mean of its two neighbours, seconds apart: this machine's speed can change
+        // by half within a minute, which no limiter does. The order flips every round.
+        let before = await slice(none);
+        for (const variant of round % 2 === 0 ? limited : [...limited].reverse()) {
+          const result = await slice(variant);
+          const after = await slice(none);
+          ratios.set(variant, [...(ratios.get(variant) ?? []), result.rps / ((before.rps + after.rps) / 2)]);
+          before = after;
+        }
+      }
+      for (const variant of [none, ...limited]) {
+        const list = slices.get(variant) ?? [];
+        const requests = list.reduce((sum, r) => sum + r.requests, 0);
+        const non2xx = list.reduce((sum, r) => sum + r.non2xx, 0);
+        const errors = list.reduce((sum, r) => sum + r.errors, 0);
+        const scripts = list.every((r) => r.redisScripts !== undefined) ? list.reduce((sum, r) => sum + (r.redisScripts ?? 0), 0) : undefined;
+        const redisScriptsPerRequest = scripts === undefined || requests === 0 ? undefined : scripts / requests;
+        if (non2xx > 0 || errors > 0) {
+          failures.push(`http ${variant}: ${non2xx} non-2xx responses and ${errors} errors (limits must admit the load)`);
+        }
+        if (variant.endsWith('redis') && !((redisScriptsPerRequest ?? 0) >= 0.9)) {
+          failures.push(`http ${variant}: ${redisScriptsPerRequest} Redis script calls per request: Redis did not answer the load`);
+        }
+        const ratioList = ratios.get(variant);
+        const result = {
+          rps: median(list.map((r) => r.rps)),
+          p50ms: median(list.map((r) => r.p50ms)),
+          p99ms: median(list.map((r) => r.p99ms)),
+          vsNone: variant === none ? 1 : ratioList?.length ? median(ratioList) : undefined,
+          headers: [...(servers.get(variant)?.rateLimitHeaders ?? [])],
+          redisScriptsPerRequest,
+        };
+        results.http[variant] = result;
+        const spread = ratioList?.length ? ` (ratios ${fmtRange(ratioList)})` : '';
+        log(`  ${variant.padEnd(26)} ${Math.round(result.rps)} req/s, ${result.vsNone?.toFixed(3) ?? '—'}x no limiter${spread}`);
+      }
+    } finally {
+      for (const server of servers.values()) await server.stop();
     }
   }
-  for (const [variant, ok] of runs) {
-    const list = ratios.get(variant);
-    results.http[variant] = {
-      rps: median(ok.map((r) => r.rps)),
-      p50ms: median(ok.map((r) => r.p50ms)),
-      p99ms: median(ok.map((r) => r.p99ms)),
-      vsNone: variant.endsWith('none') ? 1 : list?.length ? median(list) : undefined,
-      headers: ok[0]?.rateLimitHeaders ?? [],
-      redisScriptsPerRequest: ok[0]?.redisScriptsPerRequest,
-    };
-  }
+}
+
+/** 'low–high' of a list of ratios, for the log. */
+function fmtRange(values: readonly number[]): string {
+  return `${Math.min(...values).toFixed(2)}–${Math.max(...values).toFixed(2)}`;
 }
 
 async function main(): Promise<void> {
