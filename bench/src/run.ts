@@ -148,10 +148,8 @@ async function runHttp(config: Config, results: Results, redis: BenchRedis | und
         if (variant !== none && started.rateLimitHeaders.length === 0) failures.push(`http ${variant}: no rate-limit headers on the response`);
         servers.set(variant, started);
       }
-      const baseline = servers.get(none);
-      if (baseline === undefined) continue;
+      if (!servers.has(none)) continue;
       const limited = variants.filter((v) => v !== none && servers.has(v));
-      if (warmupSeconds > 0) for (const server of servers.values()) await loadSlice(server, connections, warmupSeconds, undefined);
       const slices = new Map<HttpVariant, HttpSlice[]>();
       const ratios = new Map<HttpVariant, number[]>();
       const slice = async (variant: HttpVariant): Promise<HttpSlice> => {
@@ -159,18 +157,25 @@ async function runHttp(config: Config, results: Results, redis: BenchRedis | und
         slices.set(variant, [...(slices.get(variant) ?? []), result]);
         return result;
       };
-      for (let round = 0; round < rounds; round++) {
-        // The no-limiter baseline runs before and after every other slice, and each ratio is
-        // against the mean of its two neighbours, seconds apart: this machine's speed can change
-        // by half within a minute, which no limiter does. The order flips every round.
-        let before = await slice(none);
-        for (const variant of round % 2 === 0 ? limited : [...limited].reverse()) {
-          const result = await slice(variant);
-          const after = await slice(none);
-          ratios.set(variant, [...(ratios.get(variant) ?? []), result.rps / ((before.rps + after.rps) / 2)]);
-          before = after;
+      // A load that fails (autocannon, or the Redis counting the scripts) is a broken run: the
+      // framework's figures are left out, and the servers are stopped below.
+      const measured = await guarded(`http ${framework}`, async () => {
+        if (warmupSeconds > 0) for (const server of servers.values()) await loadSlice(server, connections, warmupSeconds, undefined);
+        for (let round = 0; round < rounds; round++) {
+          // The no-limiter baseline runs before and after every other slice, and each ratio is
+          // against the mean of its two neighbours, seconds apart: this machine's speed can change
+          // by half within seconds, which no limiter does. The order flips every round.
+          let before = await slice(none);
+          for (const variant of round % 2 === 0 ? limited : [...limited].reverse()) {
+            const result = await slice(variant);
+            const after = await slice(none);
+            ratios.set(variant, [...(ratios.get(variant) ?? []), result.rps / ((before.rps + after.rps) / 2)]);
+            before = after;
+          }
         }
-      }
+        return true;
+      });
+      if (measured === undefined) continue;
       for (const variant of [none, ...limited]) {
         const list = slices.get(variant) ?? [];
         const requests = list.reduce((sum, r) => sum + r.requests, 0);
