@@ -759,6 +759,18 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
         }
       }
     }
+    // Sent before anything else is set up, so the request is on its way while the rest is (the
+    // reply cannot come before this function returns). Another call in flight: this write
+    // waits for the check phase with the others. ioredis flattens the array argument.
+    if (hold !== undefined && deadlines.busy) hold();
+    const flat = args as unknown as number;
+    let first: Promise<unknown> | undefined;
+    let thrown: unknown;
+    try {
+      first = scripts.evalsha(SCRIPTS.bucketConsume.sha, flat);
+    } catch (error) {
+      thrown = error;
+    }
     return new Promise<StoreDecision>((resolve, reject) => {
       // Every path below settles the promise once, whatever throws (a logger, a reply of an
       // unexpected shape, a client that throws instead of rejecting): never a call left pending.
@@ -768,8 +780,6 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
           return failedDecision(spec, cost, request, error);
         }).then(resolve, reject);
       };
-      // Another call in flight: this write waits for the check phase with the others.
-      if (hold !== undefined && deadlines.busy) hold();
       const pending = deadlines.track('consume', failed);
       const onReply = (reply: unknown): void => {
         if (pending.done) return;
@@ -823,28 +833,37 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
           // Redis does not hold the script (flushed, or a new node): the source, once, with the
           // same handlers. Redis ran nothing, so outcomes carried go again with it.
           resent = true;
-          send(true);
+          resend();
           return;
         }
         pending.done = true;
         if (carried !== undefined && neverSent(error)) renote(key, carried);
         failed(storeError(error, 'consume'));
       };
-      // EVALSHA with the NOSCRIPT fallback in these handlers, not in a promise of its own: one
-      // promise and one microtask less per decision. ioredis flattens the array argument.
-      const flat = args as unknown as number;
-      const send = (source: boolean): void => {
+      // The client threw instead of sending: Redis never saw the outcomes carried.
+      const thrownBeforeSending = (error: unknown): void => {
+        pending.done = true;
+        if (carried !== undefined) renote(key, carried);
+        failed(storeError(error, 'consume'));
+      };
+      const listen = (sent: Promise<unknown> | undefined, error: unknown): void => {
+        if (sent === undefined) return thrownBeforeSending(error);
         try {
-          const sent = source ? scripts.eval(SCRIPTS.bucketConsume.source, flat) : scripts.evalsha(SCRIPTS.bucketConsume.sha, flat);
           sent.then(onReply, onError);
-        } catch (error) {
-          // Thrown before sending: Redis never saw the outcomes carried.
-          pending.done = true;
-          if (carried !== undefined) renote(key, carried);
-          failed(storeError(error, 'consume'));
+        } catch (notPromise) {
+          thrownBeforeSending(notPromise);
         }
       };
-      send(false);
+      // The NOSCRIPT fallback in these handlers, not in a promise of its own: one promise and one
+      // microtask less per decision.
+      const resend = (): void => {
+        try {
+          listen(scripts.eval(SCRIPTS.bucketConsume.source, flat), undefined);
+        } catch (error) {
+          thrownBeforeSending(error);
+        }
+      };
+      listen(first, thrown);
     });
   };
 
