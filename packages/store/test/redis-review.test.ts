@@ -1,6 +1,7 @@
 /**
  * Regressions from the review of the flat bucket script, the shared deadline queue and note():
- * each test here failed before its fix.
+ * each test here failed before its fix. The last block guards the same failure paths after the
+ * consume came to send its command before setting up its handlers.
  */
 import { describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
@@ -13,6 +14,12 @@ import { ManualClock } from '@micboard/limiter-core/testing';
 
 let client: Redis;
 const { prefix } = useSharedRedis('review', (connected) => (client = connected));
+
+/** Client options the store does not warn about, for the fake clients below. */
+const options = { enableOfflineQueue: false, maxRetriesPerRequest: 1, autoResendUnfulfilledCommands: false };
+/** Resolves 'pending' when `promise` has not settled within `ms`. */
+const within = <T>(promise: T | Promise<T>, ms = 1000): Promise<T | 'pending'> =>
+  Promise.race([promise, new Promise<'pending'>((resolve) => setTimeout(() => resolve('pending'), ms))]);
 
 describe('redis store: TTLs are whole ms', () => {
   // Full refill times of 142 857.14... ms and 333 333.33... ms: over a minute and fractional.
@@ -52,10 +59,6 @@ describe('redis store: TTLs are whole ms', () => {
 
 describe('redis store: every call settles once', () => {
   const spec: RateSpec = { algorithm: 'token-bucket', capacity: 5, refillPerSecond: 1, burst: 0 };
-  const options = { enableOfflineQueue: false, maxRetriesPerRequest: 1, autoResendUnfulfilledCommands: false };
-  // Resolves 'pending' when `promise` has not settled within `ms`.
-  const within = <T>(promise: T | Promise<T>, ms = 1000): Promise<T | 'pending'> =>
-    Promise.race([promise, new Promise<'pending'>((resolve) => setTimeout(() => resolve('pending'), ms))]);
 
   it('a client that throws instead of rejecting is answered by onStoreError', async () => {
     const fake = {
@@ -208,5 +211,35 @@ describe('redis store: bucket states written by the previous store format', () =
     expect(view?.limits['default']?.limit).toBe(10);
     // Idle for two hours: an hour's cleanup takes it.
     expect(await store.cleanup(3_600_000)).toBe(1);
+  });
+});
+
+describe('redis store: a consume sent before its handlers still answers every client failure', () => {
+  const spec: RateSpec = { algorithm: 'token-bucket', capacity: 5, refillPerSecond: 1, burst: 0 };
+
+  it('a client that throws on the NOSCRIPT resend, or answers with no promise, is answered by onStoreError', async () => {
+    const resendThrows = {
+      isCluster: false as const,
+      options,
+      scan: () => Promise.resolve(['0', []]),
+      eval: () => {
+        throw new TypeError('boom on resend');
+      },
+      evalsha: () => Promise.reject(new Error('NOSCRIPT No matching script. Please use EVAL.')),
+    };
+    const first = createRedisStore({ client: resendThrows as never, onStoreError: 'fail-closed', timeoutMs: 50 });
+    expect(await within(first.consume({ key: 'a', spec, cost: 1 }))).toMatchObject({ allowed: false });
+    expect(first.degraded).toBe(true);
+
+    const noPromise = {
+      isCluster: false as const,
+      options,
+      scan: () => Promise.resolve(['0', []]),
+      eval: () => Promise.reject(new Error('eval not expected')),
+      evalsha: () => 42,
+    };
+    const second = createRedisStore({ client: noPromise as never, onStoreError: 'fail-open', timeoutMs: 50 });
+    expect(await within(second.consume({ key: 'a', spec, cost: 1 }))).toMatchObject({ allowed: true });
+    expect(second.degraded).toBe(true);
   });
 });

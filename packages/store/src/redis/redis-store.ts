@@ -833,35 +833,35 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
           // Redis does not hold the script (flushed, or a new node): the source, once, with the
           // same handlers. Redis ran nothing, so outcomes carried go again with it.
           resent = true;
-          resend();
+          let again: Promise<unknown> | undefined;
+          let threw: unknown;
+          try {
+            again = scripts.eval(SCRIPTS.bucketConsume.source, flat);
+          } catch (sendError) {
+            threw = sendError;
+          }
+          listen(again, threw);
           return;
         }
         pending.done = true;
         if (carried !== undefined && neverSent(error)) renote(key, carried);
         failed(storeError(error, 'consume'));
       };
-      // The client threw instead of sending: Redis never saw the outcomes carried.
-      const thrownBeforeSending = (error: unknown): void => {
+      // Gives a sent call its handlers (the NOSCRIPT fallback is in them, not in a promise of its
+      // own: one promise and one microtask less per decision). `sent` undefined: the client threw
+      // `error` instead of sending, so Redis never saw the outcomes carried.
+      const listen = (sent: Promise<unknown> | undefined, error: unknown): void => {
+        try {
+          if (sent !== undefined) {
+            sent.then(onReply, onError);
+            return;
+          }
+        } catch (notPromise) {
+          error = notPromise;
+        }
         pending.done = true;
         if (carried !== undefined) renote(key, carried);
         failed(storeError(error, 'consume'));
-      };
-      const listen = (sent: Promise<unknown> | undefined, error: unknown): void => {
-        if (sent === undefined) return thrownBeforeSending(error);
-        try {
-          sent.then(onReply, onError);
-        } catch (notPromise) {
-          thrownBeforeSending(notPromise);
-        }
-      };
-      // The NOSCRIPT fallback in these handlers, not in a promise of its own: one promise and one
-      // microtask less per decision.
-      const resend = (): void => {
-        try {
-          listen(scripts.eval(SCRIPTS.bucketConsume.source, flat), undefined);
-        } catch (error) {
-          thrownBeforeSending(error);
-        }
       };
       listen(first, thrown);
     });
