@@ -764,13 +764,17 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     // waits for the check phase with the others. ioredis flattens the array argument.
     if (hold !== undefined && deadlines.busy) hold();
     const flat = args as unknown as number;
-    let first: Promise<unknown> | undefined;
+    // What the client threw instead of sending, if it did (send answers undefined then).
     let thrown: unknown;
-    try {
-      first = scripts.evalsha(SCRIPTS.bucketConsume.sha, flat);
-    } catch (error) {
-      thrown = error;
-    }
+    const send = (source: boolean): Promise<unknown> | undefined => {
+      try {
+        return source ? scripts.eval(SCRIPTS.bucketConsume.source, flat) : scripts.evalsha(SCRIPTS.bucketConsume.sha, flat);
+      } catch (error) {
+        thrown = error;
+        return undefined;
+      }
+    };
+    const first = send(false);
     return new Promise<StoreDecision>((resolve, reject) => {
       // Every path below settles the promise once, whatever throws (a logger, a reply of an
       // unexpected shape, a client that throws instead of rejecting): never a call left pending.
@@ -833,14 +837,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
           // Redis does not hold the script (flushed, or a new node): the source, once, with the
           // same handlers. Redis ran nothing, so outcomes carried go again with it.
           resent = true;
-          let again: Promise<unknown> | undefined;
-          let threw: unknown;
-          try {
-            again = scripts.eval(SCRIPTS.bucketConsume.source, flat);
-          } catch (sendError) {
-            threw = sendError;
-          }
-          listen(again, threw);
+          listen(send(true), thrown);
           return;
         }
         pending.done = true;
