@@ -1,7 +1,7 @@
 /**
  * Regressions from the review of the flat bucket script, the shared deadline queue and note():
- * each test here failed before its fix. The last block guards the same failure paths after the
- * consume came to send its command before setting up its handlers.
+ * each test here failed before its fix, except the one for a resend that throws or a reply that is no
+ * promise, which guards those paths since the consume sends its command before setting up handlers.
  */
 import { describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
@@ -15,8 +15,19 @@ import { ManualClock } from '@micboard/limiter-core/testing';
 let client: Redis;
 const { prefix } = useSharedRedis('review', (connected) => (client = connected));
 
-/** Client options the store does not warn about, for the fake clients below. */
-const options = { enableOfflineQueue: false, maxRetriesPerRequest: 1, autoResendUnfulfilledCommands: false };
+/**
+ * A stand-in for an ioredis client, with the options the store does not warn about: `evalsha` and
+ * `eval` as given, `eval` failing unless a test expects it.
+ */
+function fakeClient(calls: { evalsha: (...args: unknown[]) => unknown; eval?: (...args: unknown[]) => unknown }): never {
+  return {
+    isCluster: false as const,
+    options: { enableOfflineQueue: false, maxRetriesPerRequest: 1, autoResendUnfulfilledCommands: false },
+    scan: () => Promise.resolve(['0', []]),
+    eval: calls.eval ?? (() => Promise.reject(new Error('eval not expected'))),
+    evalsha: calls.evalsha,
+  } as never;
+}
 /** Resolves 'pending' when `promise` has not settled within `ms`. */
 const within = <T>(promise: T | Promise<T>, ms = 1000): Promise<T | 'pending'> =>
   Promise.race([promise, new Promise<'pending'>((resolve) => setTimeout(() => resolve('pending'), ms))]);
@@ -61,37 +72,46 @@ describe('redis store: every call settles once', () => {
   const spec: RateSpec = { algorithm: 'token-bucket', capacity: 5, refillPerSecond: 1, burst: 0 };
 
   it('a client that throws instead of rejecting is answered by onStoreError', async () => {
-    const fake = {
-      isCluster: false as const,
-      options,
-      scan: () => Promise.resolve(['0', []]),
-      eval: () => Promise.reject(new Error('eval not expected')),
+    const fake = fakeClient({
       evalsha: () => {
         throw new TypeError('boom');
       },
-    };
-    const store = createRedisStore({ client: fake as never, onStoreError: 'fail-open', timeoutMs: 50 });
+    });
+    const store = createRedisStore({ client: fake, onStoreError: 'fail-open', timeoutMs: 50 });
     const decision = await within(store.consume({ key: 'a', spec, cost: 1 }));
     expect(decision).toMatchObject({ allowed: true });
     expect(store.degraded).toBe(true);
   });
 
   it('a reply the decision cannot be read from is answered by onStoreError, not left pending', async () => {
-    const fake = {
-      isCluster: false as const,
-      options,
-      scan: () => Promise.resolve(['0', []]),
-      eval: () => Promise.reject(new Error('eval not expected')),
+    const fake = fakeClient({
       evalsha: () =>
         Promise.resolve({
           toString(): string {
             throw new Error('unreadable');
           },
         }),
-    };
-    const store = createRedisStore({ client: fake as never, onStoreError: 'fail-closed', timeoutMs: 50 });
+    });
+    const store = createRedisStore({ client: fake, onStoreError: 'fail-closed', timeoutMs: 50 });
     const decision = await within(store.consume({ key: 'a', spec, cost: 1 }));
     expect(decision).toMatchObject({ allowed: false });
+  });
+
+  it('a client that throws on the NOSCRIPT resend, or answers with no promise, is answered by onStoreError', async () => {
+    const resendThrows = fakeClient({
+      eval: () => {
+        throw new TypeError('boom on resend');
+      },
+      evalsha: () => Promise.reject(new Error('NOSCRIPT No matching script. Please use EVAL.')),
+    });
+    const first = createRedisStore({ client: resendThrows, onStoreError: 'fail-closed', timeoutMs: 50 });
+    expect(await within(first.consume({ key: 'a', spec, cost: 1 }))).toMatchObject({ allowed: false });
+    expect(first.degraded).toBe(true);
+
+    const noPromise = fakeClient({ evalsha: () => 42 });
+    const second = createRedisStore({ client: noPromise, onStoreError: 'fail-open', timeoutMs: 50 });
+    expect(await within(second.consume({ key: 'a', spec, cost: 1 }))).toMatchObject({ allowed: true });
+    expect(second.degraded).toBe(true);
   });
 
   it('a throwing expire does not stop the deadline sweep: the calls behind it still time out', async () => {
@@ -114,18 +134,15 @@ describe('redis store: the bucket consume declares every key it may touch', () =
   it('the index goes in KEYS (Redis Cluster fails undeclared keys while a slot migrates)', async () => {
     const p = prefix();
     const sent: string[][] = [];
-    const spy = {
-      isCluster: false as const,
-      options: { enableOfflineQueue: false, maxRetriesPerRequest: 1, autoResendUnfulfilledCommands: false },
-      scan: () => Promise.resolve(['0', []]),
+    const spy = fakeClient({
       eval: (...args: unknown[]) => (client.eval as (...a: unknown[]) => Promise<unknown>)(...args),
       evalsha: (...args: unknown[]) => {
         const flat = args.flat() as (string | number)[];
         sent.push(flat.slice(2, 2 + Number(flat[1])).map(String));
         return (client.evalsha as (...a: unknown[]) => Promise<unknown>)(...args);
       },
-    };
-    const store = createRedisStore({ client: spy as never, prefix: p, onStoreError: 'throw', timeoutMs: 5000 });
+    });
+    const store = createRedisStore({ client: spy, prefix: p, onStoreError: 'throw', timeoutMs: 5000 });
     const spec: RateSpec = { algorithm: 'token-bucket', capacity: 5, refillPerSecond: 1, burst: 0 };
     const adaptive = adaptiveConfig();
     await store.consume({ key: 'a', spec, cost: 1 });
@@ -211,35 +228,5 @@ describe('redis store: bucket states written by the previous store format', () =
     expect(view?.limits['default']?.limit).toBe(10);
     // Idle for two hours: an hour's cleanup takes it.
     expect(await store.cleanup(3_600_000)).toBe(1);
-  });
-});
-
-describe('redis store: a consume sent before its handlers still answers every client failure', () => {
-  const spec: RateSpec = { algorithm: 'token-bucket', capacity: 5, refillPerSecond: 1, burst: 0 };
-
-  it('a client that throws on the NOSCRIPT resend, or answers with no promise, is answered by onStoreError', async () => {
-    const resendThrows = {
-      isCluster: false as const,
-      options,
-      scan: () => Promise.resolve(['0', []]),
-      eval: () => {
-        throw new TypeError('boom on resend');
-      },
-      evalsha: () => Promise.reject(new Error('NOSCRIPT No matching script. Please use EVAL.')),
-    };
-    const first = createRedisStore({ client: resendThrows as never, onStoreError: 'fail-closed', timeoutMs: 50 });
-    expect(await within(first.consume({ key: 'a', spec, cost: 1 }))).toMatchObject({ allowed: false });
-    expect(first.degraded).toBe(true);
-
-    const noPromise = {
-      isCluster: false as const,
-      options,
-      scan: () => Promise.resolve(['0', []]),
-      eval: () => Promise.reject(new Error('eval not expected')),
-      evalsha: () => 42,
-    };
-    const second = createRedisStore({ client: noPromise as never, onStoreError: 'fail-open', timeoutMs: 50 });
-    expect(await within(second.consume({ key: 'a', spec, cost: 1 }))).toMatchObject({ allowed: true });
-    expect(second.degraded).toBe(true);
   });
 });
