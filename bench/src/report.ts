@@ -231,7 +231,7 @@ export function buildReport(results: Results, plotPath: string): string {
     '',
     redisSection(results),
     '',
-    `### HTTP (autocannon, ${c.http.connections} connections; every server of a framework in its own process for the whole section, each warmed up for ${c.http.warmupSeconds} s, then loaded in turn in slices of ${c.http.seconds} s, ${c.http.rounds} round(s); GET /api/data, JSON body; each ratio against the mean of the no-limiter slices just before and just after, median over rounds; req/s and latencies are medians over slices; \`-headers\` rows are a reference, not a limiter: a middleware that sets the same three headers as ours to constant values and does nothing else)`,
+    `### HTTP (autocannon, ${c.http.connections} connections; every server of a framework in its own process for the whole section, each warmed up for ${c.http.warmupSeconds} s, then loaded in turn in slices of ${c.http.seconds} s, ${c.http.rounds} round(s); GET /api/data, JSON body; each ratio against the mean of the no-limiter slices just before and just after, median over rounds; req/s and latencies are medians over slices; \`-headers\` rows are a reference, not a limiter: a middleware that sets the same three headers as ours to constant values and does nothing else; \`express-headers-redis\` first waits for one bare EVALSHA of \`return 1\` on Redis: the floor of any limiter on Redis that sends them)`,
     '',
     httpSection(results),
     '',

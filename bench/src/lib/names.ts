@@ -22,6 +22,7 @@ export const HTTP_VARIANTS = [
   'express-headers',
   'express-ours',
   'express-rate-limit',
+  'express-headers-redis',
   'express-ours-redis',
   'express-rate-limit-redis',
   'koa-none',

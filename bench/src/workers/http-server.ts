@@ -67,6 +67,18 @@ async function start({ variant, redisPort }: ServerPayload): Promise<{ server: S
         setReferenceHeaders(res);
         next();
       });
+    } else if (limiter === 'headers-redis') {
+      // The floor of any limiter on Redis: one round trip per request (a bare EVALSHA of
+      // `return 1`, on a connection set up as the limiters' are), then the reference headers.
+      const client = redisClient(redisPort);
+      clients.push(client);
+      const sha = (await client.script('LOAD', 'return 1')) as string;
+      app.use((_req, res, next) => {
+        client.evalsha(sha, 0).then(() => {
+          setReferenceHeaders(res);
+          next();
+        }, next);
+      });
     } else if (limiter.startsWith('ours')) {
       const client = limiter === 'ours-redis' ? redisClient(redisPort) : undefined;
       if (client) clients.push(client);
