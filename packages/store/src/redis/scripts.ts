@@ -304,7 +304,14 @@ error('bucket: unknown op ' .. op)
  * or more old: a client kept over its limit costs TIME and GET alone.
  */
 const BUCKET_CONSUME = `
-local incText, limText, spec, given = string.match(ARGV[1], '^(%S+) (%S+) (%S+) (%S+)')
+-- An adaptive decision reads the spec's own texts too (to scale it): one match takes all eight.
+local incText, limText, spec, given, costText, capacityText, burstText, rateText
+if KEYS[3] then
+  incText, limText, spec, given, costText, capacityText, burstText, rateText =
+    string.match(ARGV[1], '^(%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (%S+)$')
+else
+  incText, limText, spec, given = string.match(ARGV[1], '^(%S+) (%S+) (%S+) (%S+)')
+end
 -- The time; with Redis TIME also its texts, for the reply (the caller computes the same ms as
 -- here); and the whole second, for last-seen times.
 local now, pad, second, micros, sec
@@ -325,21 +332,20 @@ end
 -- (the same doubles: JavaScript's shortest texts read back exactly); lim < 0 when the cost
 -- exceeds the size. Read by arithmetic coercion, cheaper than tonumber (neither is ever -0).
 local inc, lim = incText + 0, limText + 0
--- The spec's own texts and numbers, read only where needed (adaptive scaling, the index, TTLs).
-local capacityText, burstText, rateText, size, interval
+-- The spec's numbers, read only where needed (adaptive scaling, the index, TTLs). The texts the
+-- caller formatted (the spec's, the adaptive config's) are read by arithmetic coercion too.
+local size, interval
 local mult = 1
 if KEYS[3] then
-  local costText
-  costText, capacityText, burstText, rateText = string.match(ARGV[1], '^%S+ %S+ %S+ %S+ (%S+) (%S+) (%S+) (%S+)$')
   local mn, mx, half, after, minReq, bonus
   local st
   if ARGV[3] then
     mn, mx, half, after, minReq, bonus = string.match(ARGV[2], '^(%S+) (%S+) (%S+) (%S+) (%S+) (%S+)$')
-    mn, mx, half = tonumber(mn), tonumber(mx), tonumber(half)
+    mn, mx, half = mn + 0, mx + 0, half + 0
     -- Outcomes noted since the last decision: applied first, in order, as the record script
     -- would have at this time.
     local outcomes, step, factor, scoreTtl = string.match(ARGV[3], '^(%S+) (%S+) (%S+) (%S+)$')
-    step, factor = tonumber(step), tonumber(factor)
+    step, factor = step + 0, factor + 0
     local r = redis.call('HMGET', KEYS[3], 'm', 'f', 'l', 'r', 's', 'x', 'c', 'i')
     local m, first, last, requests, successes, failures = 1, now, now, 0, 0, 0
     if r[1] then
@@ -367,7 +373,7 @@ ${applyOutcome("o == 's'")}
     -- activity, but may expire long before the score, and cleanup must not then take the
     -- client for idle.
     redis.call('HSET', KEYS[2], '_seen', now)
-    local ttl = math.max(1, math.ceil(last + tonumber(scoreTtl) - now)) + pad
+    local ttl = math.max(1, math.ceil(last + scoreTtl - now)) + pad
     local set = { 'm', string.format('%.17g', m), 'l', string.format('%.17g', last), 'r', requests, 's', successes, 'x', failures }
     if not r[1] or r[7] ~= ARGV[4] then
       set[11], set[12], set[13], set[14] = 'f', string.format('%.17g', first), 'c', ARGV[4]
@@ -393,18 +399,18 @@ ${applyOutcome("o == 's'")}
     if not mn then
       -- Parsed only when there is a score to scale by.
       mn, mx, half, after, minReq, bonus = string.match(ARGV[2], '^(%S+) (%S+) (%S+) (%S+) (%S+) (%S+)$')
-      mn, mx, half = tonumber(mn), tonumber(mx), tonumber(half)
+      mn, mx, half = mn + 0, mx + 0, half + 0
     end
     if now > last then m = 1 + (m - 1) * 2 ^ (-(now - last) / half) end
-    if s + x >= tonumber(minReq) and now - first >= tonumber(after) then
-      m = m * tonumber(bonus)
+    if s + x >= minReq + 0 and now - first >= after + 0 then
+      m = m * bonus
     end
     mult = math.min(mx, math.max(mn, m))
     if mult ~= 1 then
       -- The caller's numbers are the unscaled spec's: computed again here, as core's
       -- scaleSpec then gcraStep would.
-      local cost = tonumber(costText)
-      local capacity, burst, rate = tonumber(capacityText) * mult, tonumber(burstText) * mult, tonumber(rateText) * mult
+      local cost = costText + 0
+      local capacity, burst, rate = capacityText * mult, burstText * mult, rateText * mult
       size = capacity + burst
       interval = 1000 / rate
       inc = cost * interval
