@@ -45,7 +45,7 @@ describe('redis store scripts', () => {
       {
         "approximateWindow": "fa793ac52d3512eba94af9f9f9f483b6dfb9858f",
         "bucket": "7d92c4451e5647efe917827b0b6f47e66ed82b92",
-        "bucketConsume": "9c51bce01ef270b32d68f34175f38335b687f56c",
+        "bucketConsume": "62aa3241fd7abb1540bd26cce875dfe0e9c68f45",
         "configGet": "61fded42bd4c4d6265be38642a86db802a68396d",
         "configSet": "3aef1b3641d7f4fecc6fef599347c41e658352f5",
         "delete": "854bcf33d88981ae994a1ec300bc64d0bbdbb2f9",

@@ -498,8 +498,8 @@ if ttl then
       if not rateText then
         capacityText, burstText, rateText = string.match(ARGV[1], '^%S+ %S+ %S+ %S+ %S+ (%S+) (%S+) (%S+)$')
       end
-      size = tonumber(capacityText) + tonumber(burstText)
-      interval = 1000 / tonumber(rateText)
+      size = capacityText + burstText
+      interval = 1000 / rateText
     end
     -- Whole ms: PX and PEXPIRE reject a fraction, and size * interval rarely is whole.
     local keep = ttl + math.ceil(math.max(ttl, math.min(size * interval, 1e12), 60000))
