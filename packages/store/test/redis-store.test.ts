@@ -52,7 +52,7 @@ describe('redis store scripts', () => {
         "exactWindow": "0c3a73eec477f415836a52481b954ba5fb0f4655",
         "fixedWindow": "98b827074bcad59265531a73cacd0c239a1a2b2e",
         "read": "feedf0644d1e4ab4de251ce73019cbddacad21c6",
-        "record": "24a26cdeff3ca4207a9fb9d1d3509f348d182203",
+        "record": "fd5f8cc1f81a6e6181e68dd4b585ab7f7995a4a4",
         "snapshot": "a54d975b122a5dcc0a6bec3de2344e0785a8dd99",
       }
     `);

@@ -768,8 +768,9 @@ const RECORD = `
 ${NOW}
 ${PAD}
 local function f(x) return string.format('%.17g', x) end
-local mn, mx, step, factor = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local half, after, minReq, bonus = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10])
+-- The adaptive config's texts, which the caller formatted: read by arithmetic coercion (cheaper than tonumber).
+local mn, mx, step, factor = ARGV[3] + 0, ARGV[4] + 0, ARGV[5] + 0, ARGV[6] + 0
+local half, after, minReq, bonus = ARGV[7] + 0, ARGV[8] + 0, ARGV[9] + 0, ARGV[10] + 0
 local st = redis.call('HMGET', KEYS[1], 'm', 'f', 'l', 'r', 's', 'x')
 local m, first, last, requests, successes, failures = 1, now, now, 0, 0, 0
 ${FINITE}
@@ -785,7 +786,7 @@ ${applyOutcome("outcome == 'success'")}
 end
 requests = requests + 1
 redis.call('HSET', KEYS[1], 'm', f(m), 'f', f(first), 'l', f(last), 'r', requests, 's', successes, 'x', failures, 'c', ARGV[12])
-local ttl = math.max(1, math.ceil(last + tonumber(ARGV[11]) - now)) + pad
+local ttl = math.max(1, math.ceil(last + ARGV[11] - now)) + pad
 redis.call('PEXPIRE', KEYS[1], ttl)
 redis.call('HSET', KEYS[2], '_seen', now)
 if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end
