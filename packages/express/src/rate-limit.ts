@@ -97,7 +97,8 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimitMiddleware {
   const middleware = function rateLimitMiddleware(req: express.Request, res: express.Response, next: express.NextFunction): void {
     const verdict = http.check(req, toHttpRequest(req, safeUserId(getUserId, req)));
     if (isThenable(verdict)) {
-      verdict.then((v) => apply(res, next, v), next);
+      // A throw in apply goes to express's error handling, never to an unhandled rejection.
+      verdict.then((v) => apply(res, next, v), next).then(undefined, next);
       return;
     }
     apply(res, next, verdict);
@@ -149,7 +150,8 @@ export function limit(options: LimitOptions): express.RequestHandler {
   return function routeLimitMiddleware(req, res, next) {
     const verdict = route.check(req, toHttpRequest(req, safeUserId(getUserId, req)));
     if (isThenable(verdict)) {
-      verdict.then((v) => apply(res, next, v), next);
+      // A throw in apply goes to express's error handling, never to an unhandled rejection.
+      verdict.then((v) => apply(res, next, v), next).then(undefined, next);
       return;
     }
     apply(res, next, verdict);

@@ -22,8 +22,12 @@ export function toHttpRequest(req: express.Request, userId: string | undefined):
   };
 }
 
-/** Sets the verdict's headers on the response, under their lower-case names (see wireHeaderName). */
+/**
+ * Sets the verdict's headers on the response, under their lower-case names (see wireHeaderName);
+ * none once the headers went out (an earlier middleware may have answered while the store decided).
+ */
 export function setHeaders(res: express.Response, headers: Readonly<Record<string, string>>): void {
+  if (res.headersSent) return;
   for (const name in headers) res.setHeader(wireHeaderName(name), headers[name] as string);
 }
 

@@ -39,6 +39,12 @@ export function createExpressHarness(name: string, createApp: () => express.Expr
         ...(skipHeader === undefined ? {} : { skip: (req: express.Request) => req.get(skipHeader) !== undefined }),
         ...(onLimited === undefined ? {} : { onLimited: (_req: express.Request, event: Parameters<typeof onLimited>[0]) => onLimited(event) }),
       });
+      if (spec.answeredFirst === true) {
+        app.use((_req, res, next) => {
+          res.status(503).json({ answeredFirst: true });
+          next();
+        });
+      }
       // The admin API goes before the global limiter, so an operator is never rate limited out of it.
       if (spec.admin) {
         const { authorize } = spec.admin;
@@ -57,6 +63,7 @@ export function createExpressHarness(name: string, createApp: () => express.Expr
                 : [limiter.limit({ limits: limits.map(limitOptions) })];
         const method = route.method.toLowerCase() as 'get' | 'post' | 'put' | 'delete';
         app[method](route.path, ...middlewares, (_req: express.Request, res: express.Response) => {
+          if (res.headersSent) return;
           if (route.unfinished === true) {
             res.status(route.status ?? 200).setHeader('Content-Type', 'application/json');
             res.write('{"ok":');

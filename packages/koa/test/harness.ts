@@ -43,6 +43,13 @@ export const koaHarness: AdapterHarness = {
       ...(skipHeader === undefined ? {} : { skip: (ctx: Koa.Context) => ctx.get(skipHeader) !== '' }),
       ...(onLimited === undefined ? {} : { onLimited: (_ctx: Koa.Context, event: Parameters<typeof onLimited>[0]) => onLimited(event) }),
     });
+    if (spec.answeredFirst === true) {
+      app.use(async (ctx, next) => {
+        ctx.respond = false;
+        ctx.res.writeHead(503, { 'content-type': 'application/json' }).end('{"answeredFirst":true}');
+        await next();
+      });
+    }
     if (spec.admin) {
       const { authorize } = spec.admin;
       app.use(limiter.admin({ prefix: spec.admin.prefix, authorize: (ctx) => authorize(ctx.headers) }));

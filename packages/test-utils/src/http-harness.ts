@@ -44,6 +44,11 @@ export interface TestApp {
   readonly logger?: Logger;
   /** Trust the loopback proxy (express `trust proxy: 'loopback'`, koa `app.proxy = true`). @default false */
   readonly trustProxy?: boolean;
+  /**
+   * A middleware before all others answers 503 at once and still passes the request on, as a timeout
+   * middleware can: whatever runs after it finds the response sent. @default false
+   */
+  readonly answeredFirst?: boolean;
   /** The global adaptive middleware's options, or false to mount none (route limits still share its store). */
   readonly global: TestGlobalOptions | false;
   readonly routes: readonly TestRoute[];

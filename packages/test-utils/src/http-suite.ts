@@ -726,6 +726,46 @@ export function testAdapter(harness: AdapterHarness, stores: StoreFactory): void
       }
     });
 
+    describe('a response an earlier middleware already sent', () => {
+      // Delegates everything, but answers consume and refund a few ms late, as a remote store does.
+      const late = (store: Store): Store => {
+        const later = <T>(work: () => T | PromiseLike<T>): Promise<T> =>
+          new Promise((resolve, reject) => setTimeout(() => Promise.resolve().then(work).then(resolve, reject), 5));
+        return {
+          name: 'late',
+          consume: (r) => later(() => store.consume(r)),
+          refund: (r) => later(() => store.refund(r)),
+          reserve: (k, s, c, m) => store.reserve(k, s, c, m),
+          record: (k, o, a) => store.record(k, o, a),
+          get: (k) => store.get(k),
+          reset: (k) => store.reset(k),
+          list: (o) => store.list(o),
+          cleanup: (ms) => store.cleanup(ms),
+          getConfig: () => store.getConfig(),
+          setConfig: (d, o) => store.setConfig(d, o),
+        };
+      };
+      for (const when of ['at once', 'late'] as const) {
+        it(`neither crashes the server nor throws, with the verdict ${when}, admitted or denied`, async () => {
+          const clock = new ManualClock(T0);
+          const real = await stores.create(clock);
+          running.push({ app: { url: '', limiter: undefined as never, close: async () => {} }, store: real });
+          const store = when === 'late' ? late(real) : real;
+          const app = await open(
+            { answeredFirst: true, global: {}, routes: [{ method: 'GET', path: '/x', limits: [{ max: 3, window: '60s' }] }] },
+            { store, clock },
+          );
+          // The route limit denies from the fourth request on: the 429 must not be written over the sent answer either.
+          for (let i = 0; i < 6; i++) expect((await app.get('/x')).status).toBe(503);
+          // Let the last late verdicts land, then check that the server still answers and logged no error.
+          await new Promise((resolve) => setTimeout(resolve, 30));
+          expect((await app.get('/x')).status).toBe(503);
+          expect(app.logger.lines.filter((l) => l.level === 'error')).toEqual([]);
+          expect(await app.store.get('ip:127.0.0.1')).toBeDefined();
+        });
+      }
+    });
+
     describe('store failures', () => {
       it('fail open by default: requests go through without headers, and the failure is logged', async () => {
         const clock = new ManualClock(T0);
