@@ -61,18 +61,25 @@ describe('redis store: errors Redis answers for one call', () => {
     const p = prefix();
     const logger = countingLogger();
     const store = createRedisStore({ client, prefix: p, onStoreError: 'throw', timeoutMs: 5000, logger });
-    const values = ['not-a-number|x|y|z', 'garbage', '', 'nan|1795690000|29928166|tx', '1|2|inf|tx', '-inf', '12|1795690000|nope|t'];
-    for (const [i, value] of values.entries()) {
+    // Texts Lua reads as numbers but JavaScript does not, or not alike (the TAT's text goes back
+    // in the reply): a leading or trailing space, a hexadecimal float.
+    const tat = String(Date.now() + 60_000);
+    const unlike = [` ${tat}|1795690000|29928166|tx`, `${tat} |1795690000|29928166|tx`, '0x1p40|1795690000|29928166|tx', ` ${tat}`];
+    const values = ['not-a-number|x|y|z', 'garbage', '', 'nan|1795690000|29928166|tx', '1|2|inf|tx', '-inf', '12|1795690000|nope|t', ...unlike];
+    // Plain and adaptive decisions (a new client's multiplier is 1: the same limits).
+    for (const [i, [value, scored]] of values.flatMap((v) => [[v, undefined], [v, adaptive]] as const).entries()) {
       const key = `damaged-${i}`;
-      await store.consume({ key, spec, cost: 1 });
+      const label = `${JSON.stringify(value)}${scored ? ' adaptive' : ''}`;
+      const request = { key, spec, cost: 1, ...(scored ? { adaptive: scored } : {}) };
+      await store.consume(request);
       const [stateKey] = await client.keys(`${p}{${key}}:l:*`);
       await client.set(stateKey as string, value);
       // A full bucket (capacity 5): this call and four more admitted, the sixth denied.
-      const first = await store.consume({ key, spec, cost: 1 });
-      expect(first, value).toMatchObject({ allowed: true, remaining: 4 });
-      for (let n = 0; n < 4; n++) expect((await store.consume({ key, spec, cost: 1 })).allowed, value).toBe(true);
-      expect((await store.consume({ key, spec, cost: 1 })).allowed, value).toBe(false);
-      expect(await client.get(stateKey as string), value).toMatch(/^\d+(\.\d+)?\|\d+\|\d+\|t/);
+      const first = await store.consume(request);
+      expect(first, label).toMatchObject({ allowed: true, remaining: 4, multiplier: 1 });
+      for (let n = 0; n < 4; n++) expect((await store.consume(request)).allowed, label).toBe(true);
+      expect((await store.consume(request)).allowed, label).toBe(false);
+      expect(await client.get(stateKey as string), label).toMatch(/^\d+(\.\d+)?\|\d+\|\d+\|t/);
     }
     expect(logger.errors).toEqual([]);
     expect(store.degraded).toBe(false);

@@ -45,11 +45,11 @@ describe('redis store scripts', () => {
       {
         "approximateWindow": "fa793ac52d3512eba94af9f9f9f483b6dfb9858f",
         "bucket": "7d92c4451e5647efe917827b0b6f47e66ed82b92",
-        "bucketConsume": "62aa3241fd7abb1540bd26cce875dfe0e9c68f45",
+        "bucketConsume": "6e0d73ff80cc02ed498be4a8e25a448d6e9aaa88",
         "configGet": "61fded42bd4c4d6265be38642a86db802a68396d",
         "configSet": "3aef1b3641d7f4fecc6fef599347c41e658352f5",
         "delete": "854bcf33d88981ae994a1ec300bc64d0bbdbb2f9",
-        "exactWindow": "0c3a73eec477f415836a52481b954ba5fb0f4655",
+        "exactWindow": "7f20d1d9d5378a102e349c57f8f652f21e1b70f9",
         "fixedWindow": "98b827074bcad59265531a73cacd0c239a1a2b2e",
         "read": "feedf0644d1e4ab4de251ce73019cbddacad21c6",
         "record": "fd5f8cc1f81a6e6181e68dd4b585ab7f7995a4a4",
@@ -269,6 +269,26 @@ describe('redis store scripts', () => {
     }
   });
 
+  it('keeps every TTL through refunds, also of one of two requests logged at the same instant', async () => {
+    const p = prefix();
+    // Injected time: both consumes fall on one instant, so an exact window logs them as one entry.
+    const store = createRedisStore({ client, prefix: p, onStoreError: 'throw', clock: new ManualClock(Date.UTC(2026, 0, 1)) });
+    for (const [label, spec] of Object.entries(CONTRACT_SPECS)) {
+      await store.consume({ key: 'k', limitId: label, spec, cost: 1 });
+      await store.consume({ key: 'k', limitId: label, spec, cost: 1 });
+      await store.refund({ key: 'k', limitId: label, spec, cost: 1 });
+    }
+    const [, keys] = await client.scan('0', 'MATCH', `${p}*`, 'COUNT', 1000);
+    expect(keys.length).toBe(Object.keys(CONTRACT_SPECS).length + 1); // limits, index
+    for (const k of keys) expect(await client.pttl(k), k).toBeGreaterThan(0);
+    // And each refund gave back one of the two: one unit stays used.
+    const view = await store.get('k');
+    for (const label of Object.keys(CONTRACT_SPECS)) {
+      const limit = view?.limits[label]?.limit as number;
+      expect(view?.limits[label]?.remaining, label).toBe(limit - 1);
+    }
+  });
+
   it("keeps a client's index a compact listpack: each limit's entry is a short text that admin reads turn back into its spec", async () => {
     const p = prefix();
     const store = createRedisStore({ client, prefix: p, onStoreError: 'throw' });
@@ -320,6 +340,11 @@ describe('redis store scripts', () => {
       [{ client, timeoutMs: 2 ** 31 }, 'timeoutMs'],
       [{ client, onStoreError: 'maybe' }, 'onStoreError'],
       [{ client, blockedCache: { maxKeys: -1 } }, 'blockedCache.maxKeys'],
+      [{ client, blockedCache: 'yes' }, 'blockedCache'],
+      [{ client, blockedCache: [] }, 'blockedCache'],
+      // Else the first outage would answer with a TypeError, even in 'fallback' mode.
+      [{ client, fallback: { name: 'oops' } }, 'fallback'],
+      [{ client, fallback: null }, 'fallback'],
       [{ client, timeSource: 'remote' }, 'timeSource'],
       [{ client, timeSource: 'local', timeSyncMs: 0 }, 'timeSyncMs'],
       [{ client, timeSyncMs: Infinity }, 'timeSyncMs'],

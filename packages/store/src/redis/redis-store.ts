@@ -454,6 +454,13 @@ function stored(text: string | undefined): number {
   return text === undefined || text.trim() === '' ? NaN : Number(text);
 }
 
+/** Whether `value` has the methods a decision in fallback mode calls. */
+function isStore(value: unknown): value is Store {
+  if (typeof value !== 'object' || value === null) return false;
+  const store = value as Record<string, unknown>;
+  return ['consume', 'refund', 'reserve', 'record', 'get'].every((method) => typeof store[method] === 'function');
+}
+
 function checkPositive(option: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
     throw invalidOption(option, value, 'a finite number greater than 0');
@@ -510,12 +517,17 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   const batchWrites = options.batchWrites ?? true;
   if (typeof batchWrites !== 'boolean') throw invalidOption('batchWrites', batchWrites, 'a boolean');
   let blocked: BlockedCache | undefined;
-  if (options.blockedCache) {
-    const maxKeys = options.blockedCache === true ? DEFAULT_BLOCKED_CACHE_KEYS : (options.blockedCache.maxKeys ?? DEFAULT_BLOCKED_CACHE_KEYS);
+  const blockedOption: unknown = options.blockedCache;
+  if (blockedOption === true || (typeof blockedOption === 'object' && blockedOption !== null && !Array.isArray(blockedOption))) {
+    const maxKeys = blockedOption === true ? DEFAULT_BLOCKED_CACHE_KEYS : ((blockedOption as { maxKeys?: number }).maxKeys ?? DEFAULT_BLOCKED_CACHE_KEYS);
     if (!Number.isInteger(maxKeys) || maxKeys < 1) throw invalidOption('blockedCache.maxKeys', maxKeys, 'an integer of at least 1');
     blocked = new BlockedCache(maxKeys);
-  } else if (options.blockedCache !== undefined && options.blockedCache !== false) {
-    throw invalidOption('blockedCache', options.blockedCache, 'a boolean or { maxKeys }');
+  } else if (blockedOption !== undefined && blockedOption !== false) {
+    throw invalidOption('blockedCache', blockedOption, 'a boolean or { maxKeys }');
+  }
+  const fallbackOption: unknown = options.fallback;
+  if (fallbackOption !== undefined && !isStore(fallbackOption)) {
+    throw invalidOption('fallback', fallbackOption, 'a store (such as createMemoryStore()), with consume, refund, reserve and record');
   }
 
   // Only an absent option takes the defaults: null or an array is a mistake worth naming.

@@ -442,8 +442,9 @@ if raw then
   -- as another algorithm's state does, and this decision's write replaces it: left in place it
   -- would fail every call of this client until it expired, and a store failing open would let the
   -- client through unlimited all that time. Lua 5.1 reads 'nan' and 'inf' as numbers: x - x is 0
-  -- only for a finite x.
-  if not (tat and minute and tat - tat == 0 and minute - minute == 0) then
+  -- only for a finite x. The TAT's text goes back in the reply as it was stored, so it must be
+  -- one JavaScript reads as Lua does: digits, '.', 'e', signs (Lua also takes spaces and hex).
+  if not (tat and minute and tat - tat == 0 and minute - minute == 0 and not string.find(text, '[^%d.e+-]')) then
     raw = false
     tat, text, seen, expiry, minute, tag = now, false, '', '', -1, ''
   end
@@ -701,6 +702,9 @@ local n = #times
 local function entry(time, units) return f(time) .. '|' .. f(units) end
 
 if op == 'refund' then
+  -- Taking back a part of the only entry empties the set for a moment, and Redis then deletes the
+  -- key with its TTL: the ZADD would make it anew with none. Keep the TTL the log had.
+  local ttl = redis.call('PTTL', KEYS[1])
   local left = cost
   while left > 0 and n > 0 do
     local held = costs[n]
@@ -712,6 +716,7 @@ if op == 'refund' then
     left = left - held
     n = n - 1
   end
+  if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
   return { f(now) }
 end
 
