@@ -83,6 +83,26 @@ describe('memory store', () => {
     expect(store.size()).toBeLessThanOrEqual(50 + 7 + 16);
   });
 
+  it('a score past scoreTtlMs counts as none, as on Redis where its key expired, before any sweep', () => {
+    const clock = new ManualClock(1_700_000_000_000);
+    const store = createMemoryStore({ clock, scoreTtlMs: 1000 });
+    // A long half-life: the penalty would still be nearly whole after the TTL.
+    const adaptive = adaptiveConfig({ failureFactor: 0.5, idleHalfLifeMs: 3_600_000 });
+    const spec: TokenBucketSpec = { algorithm: 'token-bucket', capacity: 10, refillPerSecond: 1, burst: 0 };
+    store.record('c', 'failure', adaptive);
+    store.record('c', 'failure', adaptive);
+    expect(store.consume({ key: 'c', spec, cost: 1, adaptive }).limit).toBe(2);
+    clock.advance(999);
+    expect(store.consume({ key: 'c', spec, cost: 1, adaptive }).multiplier).toBeLessThan(0.3);
+    clock.advance(1);
+    // Expired: no lookup of a live key since, and no insert to drive a sweep.
+    expect(store.consume({ key: 'c', spec, cost: 1, adaptive })).toMatchObject({ multiplier: 1, limit: 10 });
+    expect(store.get('c')?.adaptive).toBeUndefined();
+    // The next outcome starts a new score.
+    expect(store.record('c', 'failure', adaptive)).toBeCloseTo(0.5, 12);
+    expect(store.get('c')?.adaptive).toMatchObject({ failures: 1, requests: 1, firstSeen: clock.now() });
+  });
+
   it('a flood of new throttle keys does not evict a key whose calls are waiting (they would go early)', () => {
     const clock = new ManualClock(1_000_000);
     const store = createMemoryStore({ clock, maxKeys: 20 });

@@ -247,10 +247,16 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     return (g.slidingApprox ??= newHeld(limitId, spec, true));
   };
 
+  /**
+   * A client's score, or undefined once it expired (scoreTtlMs after its last outcome): as on
+   * Redis, where the key is gone then, an expired score counts as none even before a sweep frees it.
+   */
+  const scoreOf = (slot: number | undefined, now: number): AdaptiveState | undefined =>
+    slot === undefined || (scores.data[slot * 2] as number) <= now ? undefined : scores.values?.[slot];
+
   const multiplierOf = (key: string, adaptive: AdaptiveConfig, now: number): number => {
     lastAdaptive = adaptive;
-    const slot = scores.index.get(key);
-    return effectiveMultiplier(slot === undefined ? undefined : scores.values?.[slot], adaptive, now);
+    return effectiveMultiplier(scoreOf(scores.index.get(key), now), adaptive, now);
   };
 
   const warnOverflow = (table: SlotTable<unknown>): void => {
@@ -402,10 +408,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     let found = false;
     let lastSeen = -Infinity;
     const scoreSlot = scores.index.get(key);
-    const adaptiveState = scoreSlot === undefined ? undefined : scores.values?.[scoreSlot];
-    if (scoreSlot !== undefined) {
+    const adaptiveState = scoreOf(scoreSlot, now);
+    if (adaptiveState !== undefined) {
       found = true;
-      lastSeen = scores.lastSeen(scoreSlot);
+      lastSeen = scores.lastSeen(scoreSlot as number);
     }
     const multiplier = lastAdaptive ? effectiveMultiplier(adaptiveState, lastAdaptive, now) : 1;
     for (const held of tables) {
@@ -495,7 +501,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   const fastMultiplier = (adaptive: AdaptiveConfig, key: string, now: number): number => {
     lastAdaptive = adaptive;
     const s = scores.index.get(key);
-    return s === undefined ? 1 : effectiveMultiplier(scores.values?.[s], adaptive, now);
+    return s === undefined ? 1 : effectiveMultiplier(scoreOf(s, now), adaptive, now);
   };
 
   /** The hot path for a client whose multiplier is not 1: consumeBucket's scaled math on its slot. */
@@ -594,7 +600,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       lastAdaptive = adaptive;
       let slot = scores.index.get(key);
       const values = scores.values as (AdaptiveState | undefined)[];
-      const next = recordOutcome(slot === undefined ? undefined : values[slot], adaptive, outcome, now);
+      const next = recordOutcome(scoreOf(slot, now), adaptive, outcome, now);
       if (slot === undefined) slot = scores.insert(key, now);
       values[slot] = next;
       scores.data[slot * 2] = next.lastSeen + scoreTtlMs;
