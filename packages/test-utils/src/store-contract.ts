@@ -182,12 +182,19 @@ export function testStore(
           const { store, clock } = await setup();
           const limit = fullLimit(spec);
           expect(await store.get('k')).toBeUndefined();
+          const at = clock.now();
           await store.consume({ key: 'k', spec, cost: 1 });
           const snap = await store.get('k');
           expect(snap).toMatchObject({ key: 'k', multiplier: 1, adaptive: undefined });
           expect(snap?.limits['default']).toMatchObject({ limit, remaining: limit - 1 });
-          expect(snap?.lastSeen).toBeLessThanOrEqual(clock.now() + 1000);
-          expect(snap?.lastSeen).toBeGreaterThan(clock.now() - 1000);
+          // Full again later (the slowest contract spec refills in 2 s), not already.
+          expect(snap?.limits['default']?.resetAt).toBeGreaterThan(at);
+          expect(snap?.limits['default']?.resetAt).toBeLessThanOrEqual(at + 2000);
+          // The last activity is the consume's time, not the read's (a store may keep whole seconds).
+          clock.advance(900);
+          const later = await store.get('k');
+          expect(later?.lastSeen).toBeLessThanOrEqual(at);
+          expect(later?.lastSeen).toBeGreaterThan(at - 1000);
           expect(await store.reset('k')).toBe(true);
           expect(await store.get('k')).toBeUndefined();
           expect(await store.reset('k')).toBe(false);
@@ -242,6 +249,8 @@ export function testStore(
         const snap = await store.get('bad');
         expect(snap?.adaptive).toMatchObject({ requests: 2, failures: 2, successes: 0 });
         expect(snap?.multiplier).toBeCloseTo(0.25, 12);
+        // Admin reads show the limits the client actually has: scaled by its multiplier.
+        expect(snap?.limits['default']).toMatchObject({ limit: 2, remaining: 1 });
       });
 
       it('an idle client drifts back toward 1 by the half-life', async () => {
