@@ -1,3 +1,4 @@
+import { MAX_REFILL_PER_SECOND } from './algorithms/constants.js';
 import { invalidOption } from './errors.js';
 
 /** Throws `INVALID_OPTION` unless `value` is a finite number > 0. */
@@ -38,4 +39,24 @@ export function oneOf<T extends string>(option: string, value: unknown, allowed:
     throw invalidOption(option, value, `one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}`);
   }
   return value as T;
+}
+
+/**
+ * Throws `INVALID_OPTION` unless `value` is a refill rate a bucket computes exactly enough: a
+ * finite number of tokens per second > 0 and, times `multiplier` (the most an adaptive
+ * multiplier can scale it by), at most {@link MAX_REFILL_PER_SECOND}. Every place a bucket rate
+ * enters (factories, plain-data specs, profiles and plans, route limits, throttles) checks it here.
+ */
+export function refillRate(option: string, value: unknown, multiplier = 1): number {
+  const scaled = multiplier === 1 ? '' : ` / ${multiplier} = ${MAX_REFILL_PER_SECOND / multiplier} (adaptive.max ${multiplier} can multiply it)`;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value * multiplier > MAX_REFILL_PER_SECOND) {
+    throw invalidOption(
+      option,
+      value,
+      `a finite number of tokens per second greater than 0 and at most ${MAX_REFILL_PER_SECOND}${scaled}: a bucket ` +
+        'refilling faster is below the time resolution its state is kept in; count in larger units ' +
+        '(one token per 100 requests, per KB)',
+    );
+  }
+  return value;
 }

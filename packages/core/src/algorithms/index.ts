@@ -1,4 +1,4 @@
-export { EPSILON, TIME_EPSILON } from './constants.js';
+export { EPSILON, MAX_REFILL_PER_SECOND, TIME_EPSILON } from './constants.js';
 export { tokenBucket, tokenBucketStep } from './token-bucket.js';
 export type { BucketOptions, TokenBucketState } from './token-bucket.js';
 export { gcra, gcraStep } from './gcra.js';

@@ -1,4 +1,4 @@
-import { integer, nonNegative, oneOf, positive } from '../validate.js';
+import { integer, nonNegative, oneOf, positive, refillRate } from '../validate.js';
 import { invalidOption } from '../errors.js';
 import type { Duration } from '../duration.js';
 import type { LimitSpec } from '../types.js';
@@ -12,7 +12,8 @@ const PRECISIONS = ['exact', 'approximate'] as const;
  * Checks a spec that arrives as plain data (JSON config, a Redis argument list, an admin
  * request) and returns it as a frozen {@link LimitSpec}. Errors name the field under `option`,
  * e.g. `spec.capacity must be a finite number greater than 0; got -1`. Rules are the factories':
- * buckets need `capacity` and `refillPerSecond` > 0 and `burst` >= 0 (default 0); windows need
+ * buckets need `capacity` and `refillPerSecond` > 0 (the rate at most `MAX_REFILL_PER_SECOND`)
+ * and `burst` >= 0 (default 0); windows need
  * an integer `limit` >= 1 and `windowMs` > 0 (or, in config, a `window` {@link Duration} such as
  * `'60s'`); `precision` defaults to `'exact'`.
  *
@@ -29,7 +30,7 @@ export function validateSpec(spec: unknown, option = 'spec'): LimitSpec {
     return Object.freeze({
       algorithm,
       capacity: positive(`${option}.capacity`, data.capacity),
-      refillPerSecond: positive(`${option}.refillPerSecond`, data.refillPerSecond),
+      refillPerSecond: refillRate(`${option}.refillPerSecond`, data.refillPerSecond),
       burst: nonNegative(`${option}.burst`, data.burst === undefined ? 0 : data.burst),
     });
   }
@@ -47,7 +48,9 @@ export function validateSpec(spec: unknown, option = 'spec'): LimitSpec {
  * Scales a spec by an adaptive multiplier `m` (finite, > 0). Buckets scale `capacity`, `burst`
  * and `refillPerSecond` by `m` without rounding (so the bucket size and the rate both scale);
  * windows scale their integer limit to `max(1, floor(limit * m + EPSILON))`, keeping the window
- * length. `m === 1` returns the same object, so callers can compare by identity.
+ * length. `m === 1` returns the same object, so callers can compare by identity. The scaled rate
+ * is not checked against `MAX_REFILL_PER_SECOND` here (this runs per request): the engine checks
+ * `refillPerSecond * adaptive.max` when profiles are set.
  *
  * @example
  * scaleSpec(tokenBucket({ capacity: 50, refillPerSecond: 5, burst: 10 }), 2); // 100, 10/s, 20

@@ -1,4 +1,4 @@
-import { nonNegative, positive } from '../validate.js';
+import { nonNegative, positive, refillRate } from '../validate.js';
 import { invalidOption } from '../errors.js';
 import type { Decision, GcraSpec, StepResult, TokenBucketSpec } from '../types.js';
 import { EPSILON, waitMs, wholeRemaining } from './constants.js';
@@ -7,7 +7,10 @@ import { EPSILON, waitMs, wholeRemaining } from './constants.js';
 export interface BucketOptions {
   /** Tokens of sustained budget: the size a profile is planned by. Must be > 0. */
   readonly capacity: number;
-  /** Tokens added per second, fractional allowed (0.5 = one token every 2 s). Must be > 0. */
+  /**
+   * Tokens added per second, fractional allowed (0.5 = one token every 2 s). Must be > 0 and at
+   * most `MAX_REFILL_PER_SECOND` (10,000); count in larger units for more.
+   */
   readonly refillPerSecond: number;
   /**
    * Extra tokens of headroom above `capacity`. The bucket size is `B = capacity + burst`, and a
@@ -34,7 +37,7 @@ export function bucketOptions(options: BucketOptions): { capacity: number; refil
   if (typeof options !== 'object' || options === null) throw invalidOption('options', options, 'an object');
   return {
     capacity: positive('capacity', options.capacity),
-    refillPerSecond: positive('refillPerSecond', options.refillPerSecond),
+    refillPerSecond: refillRate('refillPerSecond', options.refillPerSecond),
     burst: nonNegative('burst', options.burst === undefined ? 0 : options.burst),
   };
 }
@@ -51,7 +54,8 @@ export function bucketOptions(options: BucketOptions): { capacity: number; refil
  * The anonymous profile `{ capacity: 50, refillPerSecond: 5, burst: 10 }` therefore admits 60
  * requests at once, then 5 per second.
  *
- * Validated here: `capacity` and `refillPerSecond` finite and > 0, `burst` finite and >= 0;
+ * Validated here: `capacity` finite and > 0, `refillPerSecond` finite, > 0 and at most
+ * `MAX_REFILL_PER_SECOND`, `burst` finite and >= 0;
  * anything else throws `LimiterError` `INVALID_OPTION` naming the option and value.
  *
  * @example

@@ -5,7 +5,7 @@ import { invalidOption, LimiterError } from '../errors.js';
 import { silentLogger } from '../logger.js';
 import type { Logger } from '../logger.js';
 import type { Reservation, Store } from '../types.js';
-import { integer, nonNegative, positive } from '../validate.js';
+import { integer, nonNegative, refillRate } from '../validate.js';
 import { abortError, untilAborted } from './abort-error.js';
 import { MemoryReservations } from './memory-reservations.js';
 import { sleep as defaultSleep } from './sleep.js';
@@ -13,7 +13,7 @@ import type { Sleep } from './sleep.js';
 
 /** Options of {@link createThrottle}. */
 export interface ThrottleOptions {
-  /** Calls per second allowed per key, fractional allowed (0.5 = one call every 2 s). Must be > 0. */
+  /** Calls per second allowed per key, fractional allowed (0.5 = one call every 2 s). Must be > 0 and at most `MAX_REFILL_PER_SECOND` (10,000). */
   readonly ratePerSecond: number;
   /**
    * Extra calls that may go at once after a quiet spell, on top of the one a rate allows. With 0,
@@ -97,7 +97,7 @@ export function createThrottle(options: ThrottleOptions): Throttle {
   if (typeof options !== 'object' || options === null) {
     throw invalidOption('options', options, 'an object with at least ratePerSecond');
   }
-  const ratePerSecond = positive('ratePerSecond', options.ratePerSecond);
+  const ratePerSecond = refillRate('ratePerSecond', options.ratePerSecond);
   const burst = nonNegative('burst', options.burst ?? 0);
   const maxQueue = integer('maxQueue', options.maxQueue ?? 100, 0);
   const maxWaitMs = nonNegative('maxWaitMs', options.maxWaitMs ?? 30_000);

@@ -144,7 +144,10 @@ export function createLimiter(options: LimiterOptions): Limiter {
     throw invalidOption('configRefreshMs', refreshMs, 'a number of ms from 0 to 1000');
   }
 
-  const baseProfiles = mergeProfiles(DEFAULT_PROFILES, options.profiles, 'profiles');
+  // Adaptive scaling multiplies a profile's rate by up to adaptive.max: the scaled rate is the one
+  // that must stay within MAX_REFILL_PER_SECOND, so every profile is checked against it.
+  const maxMultiplier = adaptive?.max ?? 1;
+  const baseProfiles = mergeProfiles(DEFAULT_PROFILES, options.profiles, 'profiles', maxMultiplier);
   let profiles = baseProfiles;
   const costOptions = options.endpointCosts ?? {};
   const costTable = createEndpointCosts(costOptions);
@@ -185,7 +188,7 @@ export function createLimiter(options: LimiterOptions): Limiter {
   if (apiKeys) {
     if (typeof apiKeys.resolve !== 'function') throw invalidOption('apiKeys.resolve', apiKeys.resolve, 'a function');
     for (const [plan, profile] of Object.entries(apiKeys.plans ?? {})) {
-      planSpecs.set(plan, validateProfile(profile, `apiKeys.plans.${plan}`));
+      planSpecs.set(plan, validateProfile(profile, `apiKeys.plans.${plan}`, maxMultiplier));
     }
   }
 
@@ -218,7 +221,7 @@ export function createLimiter(options: LimiterOptions): Limiter {
    * half-applied (new profiles with the old costs half removed).
    */
   const prepareShared = (data: LimiterSharedConfig): (() => void) => {
-    const nextProfiles = mergeProfiles(baseProfiles, data.profiles, 'shared config profiles');
+    const nextProfiles = mergeProfiles(baseProfiles, data.profiles, 'shared config profiles', maxMultiplier);
     const shared = data.endpointCosts ?? [];
     if (!Array.isArray(shared)) throw invalidOption('shared config endpointCosts', shared, 'an array of { path, cost, method? }');
     const rules = [...baseCostRules, ...shared];
@@ -442,7 +445,7 @@ export function createLimiter(options: LimiterOptions): Limiter {
     refreshConfig,
     setProfile(userType, patch) {
       if (!USER_TYPES.includes(userType)) throw invalidOption('userType', userType, `one of ${USER_TYPES.join(', ')}`);
-      const profile = validateProfile({ ...profiles[userType], ...patch }, `profiles.${userType}`);
+      const profile = validateProfile({ ...profiles[userType], ...patch }, `profiles.${userType}`, maxMultiplier);
       return writeShared((current) => ({ ...current, profiles: { ...current.profiles, [userType]: profile } }));
     },
     setEndpointCost(path, cost, method) {
@@ -463,16 +466,23 @@ function mergeProfiles(
   base: Readonly<Record<UserType, Profile>>,
   overrides: Partial<Record<UserType, Profile>> | undefined,
   option: string,
+  maxMultiplier: number,
 ): Readonly<Record<UserType, Profile>> {
-  if (overrides === undefined) return base;
-  if (typeof overrides !== 'object' || overrides === null) throw invalidOption(option, overrides, 'an object of profiles');
-  const merged = { ...base };
-  for (const [userType, profile] of Object.entries(overrides)) {
-    if (!USER_TYPES.includes(userType as UserType)) {
-      throw invalidOption(`${option}.${userType}`, userType, `a user type: ${USER_TYPES.join(', ')}`);
+  let result = base;
+  if (overrides !== undefined) {
+    if (typeof overrides !== 'object' || overrides === null) throw invalidOption(option, overrides, 'an object of profiles');
+    const merged = { ...base };
+    for (const [userType, profile] of Object.entries(overrides)) {
+      if (!USER_TYPES.includes(userType as UserType)) {
+        throw invalidOption(`${option}.${userType}`, userType, `a user type: ${USER_TYPES.join(', ')}`);
+      }
+      if (profile === undefined) continue;
+      merged[userType as UserType] = validateProfile({ ...base[userType as UserType], ...profile }, `${option}.${userType}`);
     }
-    if (profile === undefined) continue;
-    merged[userType as UserType] = validateProfile({ ...base[userType as UserType], ...profile }, `${option}.${userType}`);
+    result = Object.freeze(merged);
   }
-  return Object.freeze(merged);
+  // Every profile, the defaults too, against the rate adaptive scaling can take it to: an
+  // adaptive.max of 20 takes the development profile's 1,000 per second past the bound.
+  for (const userType of USER_TYPES) validateProfile(result[userType], `${option}.${userType}`, maxMultiplier);
+  return result;
 }

@@ -6,7 +6,7 @@ import { invalidOption } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { ipKey } from '../policy/index.js';
 import type { ConsumeRequest, LimitSpec, MaybePromise, Store, StoreDecision } from '../types.js';
-import { integer, oneOf } from '../validate.js';
+import { integer, oneOf, refillRate } from '../validate.js';
 import { allowListOf, createForwardedWarning, safely, safeUserId, validateHooks } from './global-limit.js';
 import { enableLedger, ledgerEnabled, noteTaken, refundTaken } from './ledger.js';
 import { withSkip } from './skip.js';
@@ -35,7 +35,11 @@ export interface RouteLimitRule<R> {
    * @default 'ip'
    */
   readonly by?: 'ip' | 'user' | ((request: R) => string | undefined);
-  /** @default 'sliding-window' */
+  /**
+   * `'token-bucket'` and `'gcra'` refill at `max / window` per second, which must be at most
+   * `MAX_REFILL_PER_SECOND` (10,000).
+   * @default 'sliding-window'
+   */
   readonly algorithm?: RouteLimitAlgorithm;
   /** For the sliding window: `'exact'` (a timestamp log) or `'approximate'` (two counters). @default 'exact' */
   readonly precision?: 'exact' | 'approximate';
@@ -116,8 +120,12 @@ function compileRule<R>(rule: RouteLimitRule<R>, option: string): CompiledRule<R
   let spec: LimitSpec;
   if (algorithm === 'sliding-window') spec = { algorithm, limit: max, windowMs, precision };
   else if (algorithm === 'fixed-window') spec = { algorithm, limit: max, windowMs };
-  // A rate-shaped limit with the same long-run rate: max per window, no extra burst.
-  else spec = { algorithm, capacity: max, refillPerSecond: max / (windowMs / 1000), burst: 0 };
+  // A rate-shaped limit with the same long-run rate: max per window, no extra burst. The rate
+  // passes the same check as any bucket's ({ max: 1000, window: '1ms' } would be 1,000,000 per second).
+  else {
+    const refillPerSecond = refillRate(`${option}.max / ${option}.window`, max / (windowMs / 1000));
+    spec = { algorithm, capacity: max, refillPerSecond, burst: 0 };
+  }
   const suffix = ` ${max}/${windowMs}ms${algorithm === 'sliding-window' ? '' : ` ${algorithm}`}`;
   return { spec, cost, windowSeconds: windowMs / 1000, by, name: rule.name, suffix };
 }

@@ -6,7 +6,7 @@
  * can be upgraded.
  */
 import { invalidOption } from '../errors.js';
-import { nonNegative, oneOf, positive } from '../validate.js';
+import { nonNegative, oneOf, positive, refillRate } from '../validate.js';
 import { cidrMatcher } from './ip.js';
 
 /** The classes of client a limiter sizes its limits by. */
@@ -16,7 +16,7 @@ export type UserType = 'anonymous' | 'authenticated' | 'testing' | 'development'
 export interface Profile {
   /** Tokens of sustained budget, > 0. */
   readonly capacity: number;
-  /** Tokens refilled per second, > 0. */
+  /** Tokens refilled per second, > 0 and (times `adaptive.max`) at most `MAX_REFILL_PER_SECOND`. */
   readonly refillPerSecond: number;
   /** Extra tokens of headroom above `capacity`, >= 0. */
   readonly burst: number;
@@ -82,18 +82,20 @@ export const DEFAULT_PROFILES: Readonly<Record<UserType, Profile>> = Object.free
  * A missing `burst` is 0.
  * @param p The candidate profile.
  * @param option The option name to blame, e.g. `'profiles.anonymous'`; fields are appended.
+ * @param maxMultiplier The most an adaptive multiplier can scale the rate by (`adaptive.max`):
+ *   `refillPerSecond * maxMultiplier` must be at most `MAX_REFILL_PER_SECOND`. @default 1
  * @throws LimiterError `INVALID_OPTION` naming the field, e.g. `profiles.anonymous.capacity`.
  * @example
  * const anonymous = validateProfile(JSON.parse(body), 'profiles.anonymous');
  */
-export function validateProfile(p: unknown, option: string): Profile {
+export function validateProfile(p: unknown, option: string, maxMultiplier = 1): Profile {
   if (typeof p !== 'object' || p === null) {
     throw invalidOption(option, p, 'an object { capacity, refillPerSecond, burst }');
   }
   const candidate = p as Partial<Record<keyof Profile, unknown>>;
   return profile(
     positive(`${option}.capacity`, candidate.capacity),
-    positive(`${option}.refillPerSecond`, candidate.refillPerSecond),
+    refillRate(`${option}.refillPerSecond`, candidate.refillPerSecond, maxMultiplier),
     nonNegative(`${option}.burst`, candidate.burst ?? 0),
   );
 }

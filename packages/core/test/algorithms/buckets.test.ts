@@ -2,12 +2,14 @@ import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import {
   EPSILON,
+  MAX_REFILL_PER_SECOND,
   TIME_EPSILON,
   gcra,
   gcraStep,
   step,
   tokenBucket,
   tokenBucketStep,
+  type GcraSpec,
   type GcraState,
   type TokenBucketSpec,
   type TokenBucketState,
@@ -26,6 +28,7 @@ import {
   ops,
   replay,
   start,
+  stoodStill,
   type Op,
   type Replayed,
 } from './arbitraries.js';
@@ -245,19 +248,44 @@ describe('token bucket and GCRA properties', () => {
     );
   });
 
-  it('a clock that steps back never grants extra capacity (unit costs: admitted count never larger)', () => {
+  it('a clock that steps back never grants extra capacity: no more admitted than on a clock that stood still, none promised early', () => {
+    // Not "the same steps with the backward ones made 0": that twin continues on shifted times,
+    // which is exactly what a bucket that restarts its refill from the earlier time does, so it
+    // could never catch that bug. The fair twin is a clock that stood still until real time
+    // caught up: a step back may be worth at most that.
     fc.assert(
       fc.property(bucketSpec(), start, ops(anyDt, fc.constant(1)), (spec, t0, seq) => {
-        const stepped = firstForward(seq);
-        const forward: Op[] = stepped.map(({ dt, cost }) => ({ dt: Math.max(0, dt), cost }));
-        for (const run of [viaStep(spec), viaReference(spec)] as const) {
-          const back = admitted(replay(run as never, t0, stepped));
-          const fwd = admitted(replay(run as never, t0, forward));
-          expect(back).toBeLessThanOrEqual(fwd);
+        const back = firstForward(seq);
+        const still = stoodStill(back);
+        const stepped = replay(viaStep(spec), t0, back);
+        expect(admitted(stepped)).toBeLessThanOrEqual(admitted(replay(viaStep(spec), t0, still)));
+        // The reference bucket makes the very same admissions: it refills only past updatedAt.
+        const steppedRef = replay(viaReference(spec), t0, back);
+        const stillRef = replay(viaReference(spec), t0, still);
+        steppedRef.forEach((s, i) => expect(s.decision.allowed).toBe(stillRef[i]?.decision.allowed));
+        // Nor is capacity promised early: waiting a denial's retryAfter admits the same cost. A
+        // GCRA that forgets the debt beyond tau on a step back admits the same requests, but
+        // sends clients back too soon; only this catches it.
+        for (const s of stepped) {
+          if (s.decision.allowed || s.decision.exceedsLimit) continue;
+          expect(step(spec, s.before, s.cost, s.t + s.decision.retryAfter).decision.allowed).toBe(true);
+        }
+        for (const s of steppedRef) {
+          if (s.decision.allowed || s.decision.exceedsLimit) continue;
+          expect(tokenBucketStep(s.before, spec, s.cost, s.t + s.decision.retryAfter).decision.allowed).toBe(true);
         }
       }),
       RUNS,
     );
+  });
+
+  it('a clock that steps back refills nothing: 10 tokens at 1/s, then 5 s back and forward again', () => {
+    const spec = tokenBucket({ capacity: 10, refillPerSecond: 1 });
+    const burst = (dt: number): Op[] => Array.from({ length: 12 }, (_, i) => ({ dt: i === 0 ? dt : 0, cost: 1 }));
+    // At 10 s, at 5 s, at 10 s again: no time has passed since the first burst.
+    const seq = [...burst(0), ...burst(-5_000), ...burst(5_000)];
+    expect(admitted(replay(viaStep(spec), 10_000, seq))).toBe(10);
+    expect(admitted(replay(viaReference(spec), 10_000, seq))).toBe(10);
   });
 
   it('a clock that steps back never shows more remaining than the same state at the later time', () => {
@@ -280,6 +308,53 @@ describe('token bucket and GCRA properties', () => {
       ),
       RUNS,
     );
+  });
+});
+
+describe('refill rates up to MAX_REFILL_PER_SECOND', () => {
+  /** Unit requests at one instant until the first denial: what a full bucket gives at once. */
+  function atOnce(spec: TokenBucketSpec | GcraSpec, now: number): number {
+    let state: unknown;
+    let n = 0;
+    const size = spec.capacity + spec.burst;
+    while (n <= size + 10) {
+      const r = step(spec, state, 1, now);
+      if (!r.decision.allowed) break;
+      state = r.state;
+      n += 1;
+    }
+    return n;
+  }
+
+  it('a full bucket never admits more than its size at one instant, now or in 2109', () => {
+    // The state is an absolute time: its resolution is 2^-12 ms until 2039 and 2^-11 ms until
+    // 2109, and each admission's rounding goes the same way. Sizes up to 400 are where that stays
+    // below one token at the bound (see MAX_REFILL_PER_SECOND).
+    const rate = fc.oneof(
+      fc.constantFrom(MAX_REFILL_PER_SECOND, 9_999, 9_900, 9_000, 7_777.7, MAX_REFILL_PER_SECOND / 3, MAX_REFILL_PER_SECOND / 7),
+      fc.double({ min: 1_000, max: MAX_REFILL_PER_SECOND, noNaN: true }),
+    );
+    const when = fc.oneof(start, fc.integer({ min: 1_700_000_000_000, max: 4_390_000_000_000 }));
+    fc.assert(
+      fc.property(bucketSpec(rate, fc.integer({ min: 1, max: 300 })), fc.integer({ min: 0, max: 100 }), when, (base, extra, now) => {
+        const spec = tokenBucket({ capacity: base.capacity, refillPerSecond: base.refillPerSecond, burst: base.burst + extra });
+        const size = spec.capacity + spec.burst;
+        const n = atOnce(spec, now);
+        expect(n).toBeLessThanOrEqual(size);
+        // ...and the rounding never costs a whole token either.
+        expect(n).toBeGreaterThanOrEqual(size - 1);
+      }),
+      RUNS,
+    );
+  });
+
+  it('past the bound, which the factories refuse, a bucket of 1 admits 2 and then everything', () => {
+    const now = 1_700_000_000_123;
+    const raw = (refillPerSecond: number): TokenBucketSpec => ({ algorithm: 'token-bucket', capacity: 1, refillPerSecond, burst: 0 });
+    expect(atOnce(raw(MAX_REFILL_PER_SECOND), now)).toBe(1);
+    expect(atOnce(raw(1e6), now)).toBe(2);
+    expect(atOnce(raw(1e7), now)).toBe(12); // all it was asked: adding a token no longer moves the state
+    expect(() => tokenBucket({ capacity: 1, refillPerSecond: 1e6 })).toThrow(/refillPerSecond must be .* at most 10000.* count in larger units/);
   });
 });
 

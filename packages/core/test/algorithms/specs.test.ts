@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import {
   LimiterError,
+  MAX_REFILL_PER_SECOND,
   fixedWindow,
   gcra,
   scaleSpec,
@@ -32,6 +33,9 @@ function invalid(build: () => unknown, option: string, value: unknown): LimiterE
   return error;
 }
 
+const TOO_FAST =
+  'a bucket refilling faster is below the time resolution its state is kept in; count in larger units (one token per 100 requests, per KB)';
+
 const bad = [Number.NaN, -1, 0, Number.POSITIVE_INFINITY, '5', null, undefined, {}];
 
 describe('bucket factories', () => {
@@ -55,8 +59,21 @@ describe('bucket factories', () => {
       'capacity must be a finite number greater than 0; got NaN',
     );
     expect(invalid(() => gcra({ capacity: 1, refillPerSecond: '5' as never }), 'refillPerSecond', '5').message).toBe(
-      'refillPerSecond must be a finite number greater than 0; got "5"',
+      `refillPerSecond must be a finite number of tokens per second greater than 0 and at most 10000: ${TOO_FAST}; got "5"`,
     );
+  });
+
+  it('refuse a refill rate above MAX_REFILL_PER_SECOND, telling to count in larger units', () => {
+    expect(MAX_REFILL_PER_SECOND).toBe(10_000);
+    for (const build of [tokenBucket, gcra]) {
+      expect(build({ capacity: 1, refillPerSecond: MAX_REFILL_PER_SECOND }).refillPerSecond).toBe(10_000);
+      expect(invalid(() => build({ capacity: 1, refillPerSecond: 1e6 }), 'refillPerSecond', 1e6).message).toBe(
+        `refillPerSecond must be a finite number of tokens per second greater than 0 and at most 10000: ${TOO_FAST}; got 1000000`,
+      );
+      invalid(() => build({ capacity: 1, refillPerSecond: 10_000.000_001 }), 'refillPerSecond', 10_000.000_001);
+    }
+    invalid(() => validateSpec({ algorithm: 'gcra', capacity: 1, refillPerSecond: 1e7 }, 'profiles.x'), 'profiles.x.refillPerSecond', 1e7);
+    expect(validateSpec({ algorithm: 'token-bucket', capacity: 1, refillPerSecond: 1e4 })).toMatchObject({ refillPerSecond: 1e4 });
   });
 
   it('returns frozen specs; burst defaults to 0 and may be 0', () => {
@@ -155,7 +172,10 @@ describe('scaleSpec', () => {
           burst: spec.burst * m,
         });
         expect(Object.isFrozen(scaled)).toBe(true);
-        expect(validateSpec(scaled)).toEqual(scaled);
+        // A scaled rate may pass the bound (the engine checks rate * adaptive.max up front).
+        if (scaled.algorithm !== 'gcra' && scaled.algorithm !== 'token-bucket') return;
+        if (scaled.refillPerSecond <= MAX_REFILL_PER_SECOND) expect(validateSpec(scaled)).toEqual(scaled);
+        else expect(() => validateSpec(scaled)).toThrow(/refillPerSecond must be/);
       }),
       RUNS,
     );

@@ -60,6 +60,12 @@ function maxStartsPerSecond(starts: readonly number[]): number {
 const reasons = (boxes: { outcome: Outcome | undefined }[]) => boxes.map((b) => (b.outcome?.ok ? 'ok' : b.outcome?.code));
 
 describe('createThrottle', () => {
+  it('refuses a rate above MAX_REFILL_PER_SECOND, naming ratePerSecond', () => {
+    expect(() => createThrottle({ ratePerSecond: 1e6 })).toThrow(/^ratePerSecond must be .* at most 10000: .*count in larger units.*; got 1000000$/);
+    expect(() => createThrottle({ ratePerSecond: 0 })).toThrow(/^ratePerSecond must be/);
+    expect(() => createThrottle({ ratePerSecond: 10_000 })).not.toThrow();
+  });
+
   it("spaces seed 1's get_devices calls 200 ms apart at 5/s and logs each sleep", async () => {
     const debug = vi.fn();
     const logger: Logger = { debug, info: vi.fn(), warn: vi.fn(), error: vi.fn() };

@@ -270,6 +270,32 @@ describe('createLimiter', () => {
     expect(() => limiter.setEndpointCost('/x', 0)).toThrow(/cost/);
   });
 
+  it('checks every refill rate against MAX_REFILL_PER_SECOND times adaptive.max: profiles, plans, setProfile, shared config', () => {
+    const store = createReferenceStore();
+    const tooFast = { capacity: 10, refillPerSecond: 6_000, burst: 0 };
+    // With adaptive scoring (max 2 by default) a client can refill at twice its profile's rate.
+    expect(() => createLimiter({ store, profiles: { testing: tooFast } })).toThrow(
+      /^profiles\.testing\.refillPerSecond must be .* at most 10000 \/ 2 = 5000 \(adaptive\.max 2 can multiply it\).*count in larger units.*; got 6000$/,
+    );
+    expect(createLimiter({ store, adaptive: false, profiles: { testing: tooFast } }).profiles().testing).toEqual(tooFast);
+    expect(() => createLimiter({ store, adaptive: false, profiles: { testing: { refillPerSecond: 20_000 } as never } })).toThrow(
+      /^profiles\.testing\.refillPerSecond must be .* at most 10000: .*; got 20000$/,
+    );
+    // The defaults too: development's 1,000 per second, times an adaptive.max of 20.
+    expect(() => createLimiter({ store, adaptive: { max: 20 } })).toThrow(/^profiles\.development\.refillPerSecond must be .*; got 1000$/);
+    expect(() => createLimiter({ store, apiKeys: { resolve: () => undefined, plans: { firehose: tooFast } } })).toThrow(
+      /^apiKeys\.plans\.firehose\.refillPerSecond must be .*; got 6000$/,
+    );
+    const { clock, store: shared, limiter } = setup();
+    expect(() => limiter.setProfile('anonymous', { refillPerSecond: 1e6 })).toThrow(/^profiles\.anonymous\.refillPerSecond must be .*; got 1000000$/);
+    expect(sync(shared.getConfig())).toBeUndefined();
+    // Written by something else: ignored as a whole.
+    shared.setConfig({ profiles: { anonymous: tooFast } });
+    clock.advance(1000);
+    sync(limiter.refreshConfig());
+    expect(limiter.profiles().anonymous.refillPerSecond).toBe(5);
+  });
+
   it('keeps answering when the shared config cannot be read, and logs it', async () => {
     const { logger, lines } = recordingLogger();
     const clock = new ManualClock(T0);

@@ -64,6 +64,9 @@ describe('createAdminApi', () => {
     expect((await api.handle(ok, call('POST', '/reset/ip%3A203.0.113.7'))).body).toEqual({ client_key: 'ip:203.0.113.7', reset: true });
     expect((await api.handle(ok, call('POST', '/reset/ip%3A203.0.113.7'))).body).toEqual({ client_key: 'ip:203.0.113.7', reset: false });
     expect((await api.handle(ok, call('POST', '/reset/'))).status).toBe(400);
+    const tooFast = await api.handle(ok, call('PUT', '/config', { user_type: 'authenticated', refill: '1000000' }));
+    expect(tooFast.status).toBe(400);
+    expect((tooFast.body as { detail: string }).detail).toMatch(/^profiles\.authenticated\.refillPerSecond must be .* at most 10000 .*; got 1000000$/);
     const config = await api.handle(ok, call('PUT', '/config', { user_type: 'authenticated', refill: '2.5' }));
     expect(config.body).toMatchObject({ user_type: 'authenticated', profile: { refillPerSecond: 2.5, capacity: 200 } });
     expect(sync(store.getConfig())?.data).toHaveProperty('profiles');

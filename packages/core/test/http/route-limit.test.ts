@@ -23,6 +23,25 @@ describe('createRouteLimit', () => {
     expect(() => createRouteLimit({ store, max: 1, window: '1s', ipv6Subnet: 129 })).toThrow(/ipv6Subnet/);
   });
 
+  it('refuses a bucket limit refilling faster than MAX_REFILL_PER_SECOND, naming max / window and the rate', () => {
+    const { store } = setup();
+    for (const algorithm of ['gcra', 'token-bucket'] as const) {
+      let caught: unknown;
+      try {
+        createRouteLimit({ store, max: 1000, window: '1ms', algorithm });
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(LimiterError);
+      expect(caught).toMatchObject({ code: 'INVALID_OPTION', option: 'limit.max / limit.window', value: 1_000_000 });
+      expect((caught as Error).message).toMatch(/^limit\.max \/ limit\.window must be .* at most 10000: .*count in larger units.*; got 1000000$/);
+      expect(() => createRouteLimit({ store, limits: [{ max: 101, window: '10ms', algorithm }] })).toThrow(/^limits\[0\]\.max \/ limits\[0\]\.window must be/);
+      expect(() => createRouteLimit({ store, max: 100, window: '10ms', algorithm })).not.toThrow();
+    }
+    // Windows count whole requests in a log or counters, with no such limit.
+    expect(() => createRouteLimit({ store, max: 1000, window: '1ms' })).not.toThrow();
+  });
+
   it.each([
     ['sliding-window', 'exact'],
     ['sliding-window', 'approximate'],
