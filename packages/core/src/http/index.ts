@@ -4,7 +4,7 @@ export { createRouteLimit } from './route-limit.js';
 export type { RouteLimit, RouteLimitAlgorithm, RouteLimitOptions, RouteLimitRule } from './route-limit.js';
 export { createAdminApi, queryReader } from './admin.js';
 export type { AdminApi, AdminAuthorization, AdminOptions, AdminRequest, AdminResponse } from './admin.js';
-export { createDenialNotifier, createWebhookSender } from './notify.js';
+export { alertIdempotencyKey, createDenialNotifier, createWebhookSender } from './notify.js';
 export type { DenialAlert, DenialNotifier, FetchLike, NotifyOptions, WebhookOptions } from './notify.js';
 export { admittedVerdicts, retryAfterSeconds, unavailableVerdict, verdictOf, wireHeaderName } from './verdict.js';
 export type { AdmittedVerdict, VerdictContext } from './verdict.js';

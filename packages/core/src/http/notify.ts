@@ -1,5 +1,5 @@
-import type { Clock } from '../clock.js';
-import { backoffDelay, retryPolicy, sleep as realSleep, type RetryPolicyOptions } from '../client/index.js';
+import { systemClock, type Clock } from '../clock.js';
+import { nextRetry, retryPolicy, sleep as realSleep, type RetryPolicyOptions, type TransportFailure } from '../client/index.js';
 import { toMs, type Duration } from '../duration.js';
 import { invalidOption } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -94,13 +94,42 @@ export function createDenialNotifier(options: NotifyOptions, clock: Clock, logge
 export type FetchLike = (
   url: string,
   init: { method: string; headers: Record<string, string>; body: string; signal?: AbortSignal },
-) => Promise<{ readonly ok: boolean; readonly status: number }>;
+) => Promise<{
+  readonly ok: boolean;
+  readonly status: number;
+  /** The response headers; only `Retry-After` is read. A fetch `Response` has them. */
+  readonly headers?: { get(name: string): string | null };
+}>;
+
+/**
+ * The `Idempotency-Key` of an alert: the same for every attempt to deliver it, different for any
+ * other alert. An alert is one run of denials of one client on one limiter, so it is named by
+ * the limiter, the client key and the time of its first denial: `alert-<firstAt>-<16 hex>`, the
+ * hex a hash of the limiter and key (a key may hold any character; a header may not).
+ *
+ * @example
+ * alertIdempotencyKey({ key: 'ip:203.0.113.9', limiter: 'global', denials: 10, windowMs: 300_000, firstAt: 1_700_000_000_000, lastAt: 1_700_000_060_000 });
+ */
+export function alertIdempotencyKey(alert: DenialAlert): string {
+  const text = `${alert.limiter}\u0000${alert.key}`;
+  return `alert-${alert.firstAt}-${fnv1a(text, 0x811c9dc5)}${fnv1a(text, 0x01000193)}`;
+}
+
+/** 32-bit FNV-1a over UTF-16 code units from `basis`, as 8 hex digits. */
+function fnv1a(text: string, basis: number): string {
+  let h = basis;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(16).padStart(8, '0');
+}
 
 /** Options of {@link createWebhookSender}. */
 export interface WebhookOptions {
   /** Where alerts are POSTed as JSON. An http(s) URL. */
   readonly url: string;
-  /** Retries and backoff (core's retry policy). @default retries 3, 500 ms base, doubling, full jitter */
+  /**
+   * Retries, backoff and how long a receiver's `Retry-After` is honoured (core's retry policy).
+   * @default retries 3, 500 ms base, doubling, full jitter, Retry-After up to 60 s
+   */
   readonly retry?: RetryPolicyOptions;
   /** Waits between attempts, in ms. Injected so tests need no real time. @default core's `sleep` */
   readonly sleep?: (ms: number) => Promise<void>;
@@ -110,17 +139,31 @@ export interface WebhookOptions {
   readonly maxPending?: number;
   /** How long one attempt may take before it is abandoned (and retried), in ms. @default 10_000 */
   readonly timeoutMs?: number;
-  /** Extra request headers, e.g. an authorization token for the receiver. @default {} */
+  /**
+   * Extra request headers, e.g. an authorization token for the receiver. An `Idempotency-Key`
+   * here is ignored: each alert carries its own (see {@link alertIdempotencyKey}). @default {}
+   */
   readonly headers?: Readonly<Record<string, string>>;
   /** Where failures go. @default silentLogger */
   readonly logger?: Logger;
   /** Source of jitter in [0, 1). @default Math.random */
   readonly random?: () => number;
+  /** Time, for a `Retry-After` given as an HTTP date. @default systemClock */
+  readonly clock?: Clock;
 }
 
 /**
  * Makes an `onAlert` hook that POSTs each alert to a webhook, retrying with core's backoff.
  * The returned function never blocks its caller: it starts the delivery and returns.
+ *
+ * Retries are safe and polite. A POST that timed out or lost its connection may have arrived, so
+ * a retry can deliver the alert twice: every attempt carries the same `Idempotency-Key` header
+ * ({@link alertIdempotencyKey}), by which the receiver can drop repeats. Because of that key the
+ * POST counts as idempotent, and each retry is decided by core's `nextRetry`: network errors,
+ * timeouts and the policy's statuses (429, 503, ...) are retried up to `retry.retries` times,
+ * after the later of the backoff and the receiver's `Retry-After` (seconds or an HTTP date,
+ * up to `retry.retryAfterCapMs`: above it the delivery stops, or with `onRetryAfterAboveCap:
+ * 'clamp'` waits the cap). Every wait goes through the injectable `sleep`.
  *
  * @example
  * const onAlert = createWebhookSender({ url: 'https://ops.example/hooks/limits' });
@@ -147,29 +190,41 @@ export function createWebhookSender(options: WebhookOptions): (alert: DenialAler
   }
   const sleep = options.sleep ?? ((ms: number) => realSleep(ms));
   const random = options.random ?? Math.random;
-  const headers = { 'content-type': 'application/json', ...options.headers };
+  const clock = options.clock ?? systemClock;
+  if (typeof clock?.now !== 'function') throw invalidOption('webhook.clock', clock, 'a Clock with a now() method');
+  // The key is ours on every attempt: a caller's header of the same name (any case) gives way.
+  const baseHeaders: Record<string, string> = { 'content-type': 'application/json' };
+  for (const [name, value] of Object.entries(options.headers ?? {})) {
+    if (name.toLowerCase() !== 'idempotency-key') baseHeaders[name] = value;
+  }
   const send: FetchLike = options.fetch ?? ((target, init) => (globalThis.fetch as unknown as FetchLike)(target, init));
   let pending = 0;
 
   const deliver = async (alert: DenialAlert): Promise<void> => {
     const body = JSON.stringify(alert);
-    for (let attempt = 0; ; attempt++) {
+    const headers = { ...baseHeaders, 'idempotency-key': alertIdempotencyKey(alert) };
+    for (let retry = 1; ; retry++) {
       let status: number | undefined;
+      let retryAfter: string | null | undefined;
       let failure: unknown;
+      let error: TransportFailure | undefined;
       try {
         // A receiver that never answers must not hold a slot forever.
         const response = await send(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(timeoutMs) });
         if (response.ok) return;
         status = response.status;
-      } catch (error) {
-        failure = error;
+        retryAfter = response.headers?.get('retry-after');
+      } catch (caught) {
+        failure = caught;
+        error = (caught as { name?: unknown } | null)?.name === 'TimeoutError' ? 'timeout' : 'network';
       }
-      const retryable = status === undefined || policy.statuses.includes(status);
-      if (!retryable || attempt >= policy.retries) {
-        logger.error({ err: failure, status, key: alert.key, attempts: attempt + 1 }, 'rate-limit webhook failed');
+      // Idempotent because every attempt carries the alert's Idempotency-Key.
+      const next = nextRetry(policy, { retry, status, error, retryAfter, now: clock.now(), idempotent: true, random });
+      if (!next.retry) {
+        logger.error({ err: failure, status, key: alert.key, attempts: retry, reason: next.reason }, 'rate-limit webhook failed');
         return;
       }
-      await sleep(backoffDelay(policy, attempt + 1, random));
+      await sleep(next.delayMs);
     }
   };
 
