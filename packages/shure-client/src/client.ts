@@ -7,6 +7,7 @@ import {
   silentLogger,
   sleep as defaultSleep,
   systemClock,
+  untilAborted,
 } from '@micboard/limiter-core';
 import type { Clock, Logger, RetryPolicyOptions, Sleep, Store, Throttle } from '@micboard/limiter-core';
 import { CircuitBreaker } from './circuit-breaker.js';
@@ -26,6 +27,7 @@ import type { PollOptions, Poller } from './poller.js';
 import { ResponseCache } from './response-cache.js';
 import { RetryBudget } from './retry-budget.js';
 import type { RetryBudgetOptions } from './retry-budget.js';
+import { anySignal } from './signals.js';
 import { createNodeFetch } from './transport.js';
 import type { FetchLike, FetchResponse, NodeFetch, TlsOptions } from './transport.js';
 import type {
@@ -157,7 +159,11 @@ export interface ShureClient {
   readonly circuitState: CircuitState;
   /** Drops every cached answer. */
   clearCache(): void;
-  /** Stops pollers, fails later calls as `closed`, and closes the default transport's sockets. */
+  /**
+   * Stops pollers, ends calls still running (in a backoff or Retry-After wait, waiting for a rate
+   * slot, or in flight) and fails later calls, all as `closed`, then closes the default transport's
+   * sockets. Resolves once every call has settled and the client holds no timer or socket.
+   */
   close(): Promise<void>;
 }
 
@@ -250,6 +256,12 @@ export function createShureClient(options: ShureClientOptions): ShureClient {
   }
   const pollers = new Set<Poller>();
   let closed = false;
+  // Aborted by close(): every call's signal follows it, so no wait or request outlives the client.
+  // Its reason is this object, which no caller's signal can carry: that is how `closed` is told from `aborted`.
+  const lifetime = new AbortController();
+  const closedReason = new Error('the client is closed');
+  // The work of calls under way (waits, requests, retries), which close() waits for.
+  const running = new Set<Promise<unknown>>();
 
   const failure = (
     kind: ShureFailureKind,
@@ -271,6 +283,18 @@ export function createShureClient(options: ShureClientOptions): ShureClient {
     },
   });
 
+  const closedFailure = (method: ShureMethod, request: string, attempts = 0): { ok: false; error: ShureFailure } =>
+    failure('closed', method, request, { attempts, message: `${request}: the client is closed` });
+
+  /** The failure of a call its signal stopped: `closed` when close() did, else `aborted` (the caller's signal). */
+  const stopped = (
+    signal: AbortSignal,
+    method: ShureMethod,
+    request: string,
+    details: { attempts?: number; message?: string; cause?: unknown } = {},
+  ): { ok: false; error: ShureFailure } =>
+    signal.reason === closedReason ? closedFailure(method, request, details.attempts) : failure('aborted', method, request, details);
+
   /** Takes a rate slot for `method`; a failure when it cannot. */
   const acquire = async (method: ShureMethod, signal: AbortSignal, request: string): Promise<{ ok: false; error: ShureFailure } | undefined> => {
     try {
@@ -278,7 +302,7 @@ export function createShureClient(options: ShureClientOptions): ShureClient {
       return undefined;
     } catch (error) {
       if (signal.aborted || (error instanceof LimiterError && error.code === 'ABORTED')) {
-        return failure('aborted', method, request, { message: `${request} aborted while waiting for a rate slot` });
+        return stopped(signal, method, request, { message: `${request} aborted while waiting for a rate slot` });
       }
       return failure('throttled', method, request, {
         message: `${request} not sent: ${error instanceof Error ? error.message : String(error)}`,
@@ -341,8 +365,8 @@ export function createShureClient(options: ShureClientOptions): ShureClient {
     const idempotent = exchange.idempotent;
     budget?.recordRequest();
     for (let retry = 0, attempts = 0; ; ) {
-      if (closed) return failure('closed', method, request, { attempts });
-      if (signal.aborted) return failure('aborted', method, request, { attempts });
+      if (closed) return closedFailure(method, request, attempts);
+      if (signal.aborted) return stopped(signal, method, request, { attempts });
       if (retry > 0) {
         const denied = await acquire(method, signal, request);
         if (denied) return { ok: false, error: { ...denied.error, attempts } } as ShureResult<T>;
@@ -359,7 +383,7 @@ export function createShureClient(options: ShureClientOptions): ShureClient {
       const outcome = await attempt(url, exchange.verb, body, signal);
       if (outcome.kind === 'failed' && outcome.error === 'aborted') {
         breaker?.release(probe);
-        return failure('aborted', method, request, { attempts, cause: outcome.cause });
+        return stopped(signal, method, request, { attempts, cause: outcome.cause });
       }
       const status = outcome.kind === 'response' ? outcome.response.status : undefined;
       const serverUnwell = status === undefined || status >= 500;
@@ -414,11 +438,11 @@ export function createShureClient(options: ShureClientOptions): ShureClient {
         `Retrying ${request} after ${status ?? kind} (retry ${retry} of ${policy.retries}) in ${(decision.delayMs / 1000).toFixed(3)}s`,
       );
       try {
-        await sleep(decision.delayMs, signal);
+        await untilAborted(sleep(decision.delayMs, signal), signal);
       } catch {
-        return failure('aborted', method, request, { attempts });
+        return stopped(signal, method, request, { attempts });
       }
-      if (signal.aborted) return failure('aborted', method, request, { attempts });
+      if (signal.aborted) return stopped(signal, method, request, { attempts });
     }
   };
 
@@ -447,17 +471,27 @@ export function createShureClient(options: ShureClientOptions): ShureClient {
     cacheKey: string | undefined,
     body: (signal: AbortSignal) => Promise<ShureResult<T>>,
   ): Promise<ShureResult<T>> => {
-    if (closed) return report(failure('closed', method, description, { message: `${description}: the client is closed` }));
-    const run = async (signal: AbortSignal): Promise<ShureResult<T>> => {
-      const denied = await acquire(method, signal, description);
-      return denied ?? body(signal);
+    if (closed) return report(closedFailure(method, description));
+    const run = (signal: AbortSignal): Promise<ShureResult<T>> => {
+      const work = (async () => {
+        const denied = await acquire(method, signal, description);
+        return denied ?? body(signal);
+      })();
+      running.add(work);
+      const forget = (): void => void running.delete(work);
+      work.then(forget, forget);
+      return work;
     };
-    const aborted = (): ShureResult<T> => failure('aborted', method, description);
-    if (cacheKey === undefined) {
-      const signal = callOptions.signal ?? new AbortController().signal;
-      return report(signal.aborted ? aborted() : await run(signal));
+    // The caller's signal and the client's lifetime, so close() ends this call like an abort would.
+    const linked = anySignal([callOptions.signal, lifetime.signal]);
+    try {
+      const aborted = (): ShureResult<T> => stopped(linked.signal, method, description);
+      if (cacheKey === undefined) return report(linked.signal.aborted ? aborted() : await run(linked.signal));
+      return report(await cache.run(cacheKey, callOptions.fresh === true, linked.signal, run, aborted));
+    } finally {
+      // Otherwise every call would leave a listener on the lifetime signal (and a long-lived caller's).
+      linked.dispose();
     }
-    return report(await cache.run(cacheKey, callOptions.fresh === true, callOptions.signal, run, aborted));
   };
 
   const devicePath = (deviceId: string): string => {
@@ -590,7 +624,11 @@ export function createShureClient(options: ShureClientOptions): ShureClient {
     clearCache: () => cache.invalidate(),
     async close() {
       closed = true;
-      await Promise.all([...pollers].map((poller) => poller.stop()));
+      // Pollers first: their calls then end as the stop they are, not as `closed` failures reported to onError.
+      const stopping = [...pollers].map((poller) => poller.stop());
+      lifetime.abort(closedReason);
+      // Each wait clears its timer and each request its socket and timeout as it unwinds: wait for that.
+      await Promise.allSettled([...stopping, ...running]);
       ownFetch?.close();
     },
   };

@@ -64,7 +64,7 @@ export type ShureMethod = 'getDevices' | 'getDevice' | 'getDeviceChannels' | 'ge
  * - `throttled`: our own rate limit would make the call wait longer than `maxWaitMs`, or its queue is full.
  * - `aborted`: the caller's AbortSignal fired.
  * - `invalid-response`: the answer was not the JSON this method expects.
- * - `closed`: the client was closed.
+ * - `closed`: the client was closed, before the call or while it waited or was in flight.
  */
 export type ShureFailureKind =
   | 'not-found'

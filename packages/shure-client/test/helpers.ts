@@ -71,6 +71,8 @@ export function virtualTime(start = T0): {
   clock: ManualClock;
   sleep: Sleep;
   run<T>(work: Promise<T>, maxSteps?: number): Promise<T>;
+  /** Sleeps parked and not yet woken or aborted: the timers a real sleep would hold. */
+  readonly pending: number;
 } {
   const clock = new ManualClock(start);
   let seq = 0;
@@ -81,17 +83,22 @@ export function virtualTime(start = T0): {
         reject(new LimiterError('ABORTED', 'aborted'));
         return;
       }
-      const timer = { at: clock.now() + Math.max(0, ms), seq: seq++, wake: () => resolve() };
-      timers.push(timer);
-      signal?.addEventListener(
-        'abort',
-        () => {
-          const index = timers.indexOf(timer);
-          if (index !== -1) timers.splice(index, 1);
-          reject(new LimiterError('ABORTED', 'aborted'));
+      const onAbort = (): void => {
+        const index = timers.indexOf(timer);
+        if (index !== -1) timers.splice(index, 1);
+        reject(new LimiterError('ABORTED', 'aborted'));
+      };
+      // Waking lets go of the signal, as a real sleep does: a long-lived signal gathers no listeners.
+      const timer = {
+        at: clock.now() + Math.max(0, ms),
+        seq: seq++,
+        wake: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
         },
-        { once: true },
-      );
+      };
+      timers.push(timer);
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
   const run = async <T>(work: Promise<T>, maxSteps = 100_000): Promise<T> => {
     let settled = false;
@@ -110,5 +117,12 @@ export function virtualTime(start = T0): {
     }
     return work;
   };
-  return { clock, sleep, run };
+  return {
+    clock,
+    sleep,
+    run,
+    get pending() {
+      return timers.length;
+    },
+  };
 }

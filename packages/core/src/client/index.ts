@@ -7,6 +7,7 @@ export { nextRetry } from './next-retry.js';
 export type { RetryDecision, RetryInput, RetryStopReason, TransportFailure } from './next-retry.js';
 export { isIdempotentMethod } from './idempotent.js';
 export { sleep } from './sleep.js';
+export { untilAborted } from './abort-error.js';
 export type { Sleep } from './sleep.js';
 export { createThrottle } from './throttle.js';
 export type { AcquireOptions, Throttle, ThrottleOptions } from './throttle.js';

@@ -15,6 +15,7 @@ const API = [
   'retryPolicy',
   'sleep',
   'toHttpDate',
+  'untilAborted',
 ];
 
 describe('client exports', () => {
