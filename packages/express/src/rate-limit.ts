@@ -4,6 +4,7 @@ import {
   createRouteLimit,
   isThenable,
   safeUserId,
+  silentLogger,
   type Clock,
   type HttpLimiterOptions,
   type HttpVerdict,
@@ -14,7 +15,7 @@ import {
 } from '@micboard/limiter-core';
 import { createMemoryStore, type MemoryStoreOptions } from '@micboard/limiter-store';
 import { rateLimitAdmin, type AdminMiddlewareOptions } from './admin.js';
-import { defaultUserId, deny, setHeaders, toHttpRequest } from './request.js';
+import { defaultUserId, deny, setHeaders, toHttpRequest, warnIfEveryProxyTrusted } from './request.js';
 
 /** Options of {@link rateLimit}: the engine's, the shared HTTP hooks, and an optional store. */
 export interface RateLimitOptions extends Omit<HttpLimiterOptions<express.Request>, 'store' | 'latencyClock'> {
@@ -94,7 +95,13 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimitMiddleware {
     next();
   };
 
+  // The app is known only once a request arrives; a flag keeps the check off every later request.
+  let checkedProxySetup = false;
   const middleware = function rateLimitMiddleware(req: express.Request, res: express.Response, next: express.NextFunction): void {
+    if (!checkedProxySetup) {
+      checkedProxySetup = true;
+      warnIfEveryProxyTrusted(req, http.logger);
+    }
     const verdict = http.check(req, toHttpRequest(req, safeUserId(getUserId, req)));
     if (isThenable(verdict)) {
       // A throw in apply goes to express's error handling, never to an unhandled rejection.
@@ -147,7 +154,13 @@ export function limit(options: LimitOptions): express.RequestHandler {
     setHeaders(res, verdict.headers);
     next();
   };
+  const logger = options.logger ?? silentLogger;
+  let checkedProxySetup = false;
   return function routeLimitMiddleware(req, res, next) {
+    if (!checkedProxySetup) {
+      checkedProxySetup = true;
+      warnIfEveryProxyTrusted(req, logger);
+    }
     const verdict = route.check(req, toHttpRequest(req, safeUserId(getUserId, req)));
     if (isThenable(verdict)) {
       // A throw in apply goes to express's error handling, never to an unhandled rejection.

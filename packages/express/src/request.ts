@@ -1,5 +1,5 @@
 import type * as express from 'express';
-import { noteDenied, wireHeaderName, type HttpRequest, type HttpVerdict } from '@micboard/limiter-core';
+import { noteDenied, wireHeaderName, type HttpRequest, type HttpVerdict, type Logger } from '@micboard/limiter-core';
 
 /**
  * Copies what the HTTP layer needs from an express request. No parsing of our own: express decided
@@ -20,6 +20,45 @@ export function toHttpRequest(req: express.Request, userId: string | undefined):
     trustProxy,
     userId,
   };
+}
+
+/** From the documentation ranges (RFC 5737, RFC 3849): no real proxy has these addresses. */
+const NO_PROXY_ADDRESSES = ['203.0.113.7', '2001:db8::7'];
+
+/**
+ * Whether the app's `trust proxy` trusts every hop: `true`, or a function that always says yes (proxy-addr
+ * refuses `0.0.0.0/0`, so subnets never do). req.ip is then the leftmost X-Forwarded-For entry, which the client writes.
+ * Asks express's compiled `trust proxy fn` about addresses no proxy has, at a hop no chain reaches: express calls
+ * that function with client-supplied addresses on every request anyway. Meant to run once, never per request.
+ */
+export function trustsEveryProxy(app: express.Application | undefined): boolean {
+  if (app === undefined) return false;
+  if (app.get('trust proxy') === true) return true;
+  const trust = app.get('trust proxy fn') as unknown;
+  if (typeof trust !== 'function') return false;
+  try {
+    return NO_PROXY_ADDRESSES.every((address) => Boolean((trust as (address: string, hop: number) => unknown)(address, 1000)));
+  } catch {
+    return false;
+  }
+}
+
+/** Apps already warned about: a global limiter and its route limits each check, and the app hears it once. */
+const warnedApps = new WeakSet<object>();
+
+/**
+ * Warns once per app when its `trust proxy` lets clients pick their key. Each middleware calls it on its
+ * first request only (it keeps a flag), so nothing of this runs per request.
+ */
+export function warnIfEveryProxyTrusted(req: express.Request, logger: Logger): void {
+  const app = req.app as express.Application | undefined;
+  if (app === undefined || warnedApps.has(app) || !trustsEveryProxy(app)) return;
+  warnedApps.add(app);
+  logger.warn(
+    {},
+    'express `trust proxy` trusts every hop: req.ip is the leftmost X-Forwarded-For entry, which clients control, ' +
+      'so each client picks its own rate-limit key. Set `trust proxy` to the number of proxies in front of the app, or their addresses.',
+  );
 }
 
 /**

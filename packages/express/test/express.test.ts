@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createServer, type IncomingMessage } from 'node:http';
 import { createLimiter, LimiterError, type DecisionEvent } from '@micboard/limiter-core';
 import { createReferenceStore, ManualClock } from '@micboard/limiter-core/testing';
-import { send } from '@micboard/test-utils';
+import { memoryLogger, send } from '@micboard/test-utils';
 import { createWebhookSender, limit, rateLimit, rateLimitAdmin } from '../src/index.js';
 
 const servers: { close(): void; closeAllConnections(): void }[] = [];
@@ -94,6 +94,40 @@ describe('express adapter specifics', () => {
     expect((await send(url, '/')).headers['x-ratelimit-remaining']).toBe('59');
     expect((await send(url, '/admin/reset/ip%3A127.0.0.1', { method: 'POST' })).body).toEqual({ client_key: 'ip:127.0.0.1', reset: true });
     expect((await send(url, '/')).headers['x-ratelimit-remaining']).toBe('59');
+  });
+
+  it.each([
+    ['true', true, true],
+    ['a function trusting every address', true, () => true],
+    ["'loopback'", false, 'loopback'],
+    ['1 (one proxy)', false, 1],
+    ['a function trusting loopback', false, (addr: string) => addr === '127.0.0.1'],
+    ['false', false, false],
+  ])('with trust proxy %s, warns once that clients pick their key: %s', async (_name, warns, trustProxy) => {
+    const logger = memoryLogger();
+    const limiter = rateLimit({ logger });
+    const app = express();
+    app.set('trust proxy', trustProxy);
+    app.use(limiter);
+    app.get('/', (_req, res) => void res.send('ok'));
+    app.get('/limited', limit({ max: 10, window: '1m', logger }), (_req, res) => void res.send('ok'));
+    const url = await listen(app);
+    for (let i = 0; i < 3; i++) {
+      expect((await send(url, '/', { headers: { 'x-forwarded-for': `10.0.0.${i}` } })).status).toBe(200);
+      expect((await send(url, '/limited', { headers: { 'x-forwarded-for': `10.0.0.${i}` } })).status).toBe(200);
+    }
+    const warnings = logger.lines.filter((line) => line.level === 'warn' && line.message.includes('leftmost X-Forwarded-For'));
+    // Once for the app (not per request, nor again for the route limit), whichever middleware saw it first.
+    expect(warnings).toHaveLength(warns ? 1 : 0);
+
+    // A route limit with no global limiter in front checks too.
+    const aloneLogger = memoryLogger();
+    const alone = express();
+    alone.set('trust proxy', trustProxy);
+    alone.get('/', limit({ max: 10, window: '1m', logger: aloneLogger }), (_req, res) => void res.send('ok'));
+    const aloneUrl = await listen(alone);
+    for (let i = 0; i < 2; i++) await send(aloneUrl, '/', { headers: { 'x-forwarded-for': `10.0.0.${i}` } });
+    expect(aloneLogger.lines.filter((line) => line.message.includes('leftmost X-Forwarded-For'))).toHaveLength(warns ? 1 : 0);
   });
 
   it('admin: first value of a repeated query parameter, HEAD has no body', async () => {
