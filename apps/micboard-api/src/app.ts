@@ -108,7 +108,10 @@ export async function createApp(config: MicboardApiConfig, deps: MicboardApiDeps
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
-  app.use(express.json({ limit: '16kb' }));
+  // JSON is parsed per route, after the route's limit has counted the request, and only where a body is
+  // taken (POST): parsed up front, a malformed body was refused with a 400 before any limit saw it, so a
+  // client could send them without end, each parsed for nothing.
+  const json = express.json({ limit: '16kb' });
 
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.contentType).send(await metrics.render());
@@ -128,7 +131,7 @@ export async function createApp(config: MicboardApiConfig, deps: MicboardApiDeps
   app.get(ENDPOINT_LIMITS.discover.path, discover, async (_req, res) => {
     res.json(await devices.discover());
   });
-  app.post(ENDPOINT_LIMITS.discover.path, discover, async (req, res) => {
+  app.post(ENDPOINT_LIMITS.discover.path, discover, json, async (req, res) => {
     const ips = (req.body as { ips?: unknown } | undefined)?.ips;
     if (!Array.isArray(ips) || ips.length === 0 || ips.length > 64 || !ips.every((ip) => typeof ip === 'string' && ip.length <= 64)) {
       res.status(400).json({ error: 'Bad request', detail: 'ips must be a list of 1-64 addresses' });
@@ -138,7 +141,7 @@ export async function createApp(config: MicboardApiConfig, deps: MicboardApiDeps
   });
 
   const refresh = limitFor('refresh');
-  app.post(ENDPOINT_LIMITS.refresh.path, refresh, async (_req, res) => {
+  app.post(ENDPOINT_LIMITS.refresh.path, refresh, json, async (_req, res) => {
     res.json(await devices.refresh());
   });
 
@@ -146,7 +149,7 @@ export async function createApp(config: MicboardApiConfig, deps: MicboardApiDeps
   app.get(ENDPOINT_LIMITS.config.path, configLimit, (_req, res) => {
     res.json(micboardConfig);
   });
-  app.post(ENDPOINT_LIMITS.config.path, configLimit, (req, res) => {
+  app.post(ENDPOINT_LIMITS.config.path, configLimit, json, (req, res) => {
     const body = req.body as unknown;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       res.status(400).json({ error: 'Bad request', detail: 'Send the configuration as a JSON object' });
@@ -160,7 +163,7 @@ export async function createApp(config: MicboardApiConfig, deps: MicboardApiDeps
   app.get(ENDPOINT_LIMITS.group.path, groupLimit, (_req, res) => {
     res.json({ groups: [...groups.values()].sort((a, b) => a.group - b.group) });
   });
-  app.post(ENDPOINT_LIMITS.group.path, groupLimit, (req, res) => {
+  app.post(ENDPOINT_LIMITS.group.path, groupLimit, json, (req, res) => {
     const { group, title, slots } = (req.body ?? {}) as { group?: unknown; title?: unknown; slots?: unknown };
     if (typeof group !== 'number' || !Number.isInteger(group) || group < 1 || group > 100) {
       res.status(400).json({ error: 'Bad request', detail: 'group must be a whole number from 1 to 100' });

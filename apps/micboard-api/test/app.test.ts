@@ -1,3 +1,4 @@
+import { request, type IncomingHttpHeaders } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createMockServer, type MockServer } from '@micboard/shure-mock';
 import { loadConfig } from '../src/config.js';
@@ -110,6 +111,39 @@ describe('micboard-api', () => {
       detail: `Maximum ${max} requests per 60 seconds`,
       retry_after: retryAfter,
     });
+  });
+
+  it('counts a request with a malformed JSON body before refusing it: no free 400s past the limit', async () => {
+    const { url } = await launch();
+    const MALFORMED = '{"a":';
+    // node:http rather than fetch, which will not send a body with a GET.
+    const malformed = (method: string, path: string): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> =>
+      new Promise((resolve, reject) => {
+        // An explicit length: node sends a GET body with neither it nor chunked encoding.
+        const headers = { 'content-type': 'application/json', 'content-length': String(MALFORMED.length) };
+        const req = request(`${url}${path}`, { method, headers }, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (body += chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+        });
+        req.on('error', reject);
+        req.end(MALFORMED);
+      });
+    // A GET never reads its body: the limit counts it and it is served.
+    const get = await malformed('GET', ENDPOINT_LIMITS.discover.path);
+    expect(get.status).toBe(200);
+    expect(get.headers['x-ratelimit-remaining']).toBe(String(ENDPOINT_LIMITS.discover.max - 1));
+    // A POST is counted, then its body refused.
+    const { max } = ENDPOINT_LIMITS.discover;
+    for (let i = 1; i < max; i++) {
+      const post = await malformed('POST', ENDPOINT_LIMITS.discover.path);
+      expect(post.status).toBe(400);
+      expect(post.headers['x-ratelimit-remaining']).toBe(String(max - 1 - i));
+      expect(JSON.parse(post.body)).toMatchObject({ error: 'Bad request' });
+    }
+    expect((await malformed('POST', ENDPOINT_LIMITS.discover.path)).status).toBe(429);
+    expect((await malformed('GET', ENDPOINT_LIMITS.discover.path)).status).toBe(429);
   });
 
   it('counts GET and POST of one endpoint against one limit, separately from other endpoints', async () => {
