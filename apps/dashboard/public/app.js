@@ -4,6 +4,20 @@
 const POLL_MS = 1000;
 const $ = (id) => document.getElementById(id);
 
+// Every change needs this run's token. It comes in the fragment of the link the dashboard printed
+// (#token=...), which the browser never sends to a server: keep it for this tab (a reload still works)
+// and take it out of the address bar.
+const TOKEN_KEY = 'dashboard-token';
+function takeToken() {
+  const fromLink = new URLSearchParams(location.hash.slice(1)).get('token');
+  if (fromLink) {
+    sessionStorage.setItem(TOKEN_KEY, fromLink);
+    history.replaceState(null, '', location.pathname + location.search);
+  }
+  return sessionStorage.getItem(TOKEN_KEY) ?? '';
+}
+const TOKEN = takeToken();
+
 function el(tag, props = {}, children = []) {
   const node = document.createElement(tag);
   for (const [name, value] of Object.entries(props)) {
@@ -25,7 +39,7 @@ function say(text, isError = false) {
 async function call(method, path, body) {
   const response = await fetch(path, {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers: body === undefined ? {} : { 'content-type': 'application/json', 'x-dashboard-token': TOKEN },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const data = await response.json().catch(() => ({}));
@@ -200,6 +214,7 @@ document.addEventListener('DOMContentLoaded', () => {
     void action(() => call('PUT', '/api/costs', { path, cost }), `Changed the cost of ${path}.`);
   });
 
+  if (!TOKEN) say('Read only: open the link the dashboard printed at start to make changes.', true);
   void refresh();
   setInterval(refresh, POLL_MS);
 });

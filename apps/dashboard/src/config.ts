@@ -7,8 +7,9 @@ export interface DashboardConfig {
   /** `PORT`. @default 3002 */
   readonly port: number;
   /**
-   * `HOST`. @default '127.0.0.1' — the dashboard holds the admin token and can generate traffic,
-   * so it is meant for the operator's own machine.
+   * `HOST`: a loopback address only (`127.0.0.1`, `localhost` or `::1`). The dashboard holds the admin token
+   * and can generate traffic, so it is meant for the operator's own machine; any other value stops it at start.
+   * @default '127.0.0.1'
    */
   readonly host: string;
   /**
@@ -35,7 +36,7 @@ export interface DashboardConfig {
 export function loadConfig(env: Env): DashboardConfig {
   return {
     port: readPort(env, 'PORT', 3002),
-    host: readHost(env, 'HOST', '127.0.0.1'),
+    host: checkLoopbackHost(readHost(env, 'HOST', '127.0.0.1')),
     adaptiveApiUrls: readLoopbackUrls(env, 'ADAPTIVE_API_URL', ['http://127.0.0.1:3001']),
     micboardApiUrls: readLoopbackUrls(env, 'MICBOARD_API_URL', []),
     adminToken: readToken(env, 'ADMIN_TOKEN'),
@@ -44,6 +45,21 @@ export function loadConfig(env: Env): DashboardConfig {
 }
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+/** What the dashboard may listen on: the names its Host check accepts, so the page can be reached at all. */
+const LOOPBACK_LISTEN_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
+
+/**
+ * Returns `host` if it is a loopback address the dashboard may listen on.
+ *
+ * @throws ConfigError naming `HOST` and the value otherwise: on any other address (`0.0.0.0` above all) anyone who
+ * reaches the port could drive the admin API with the token the dashboard holds.
+ */
+export function checkLoopbackHost(host: string): string {
+  if (!LOOPBACK_LISTEN_HOSTS.has(host)) {
+    throw new ConfigError('HOST', host, 'a loopback address (127.0.0.1, localhost or ::1): the dashboard holds the admin token, so it is for this machine only');
+  }
+  return host;
+}
 
 /** Whether a URL points at this machine's loopback interface. */
 export function isLoopbackUrl(value: string): boolean {

@@ -8,7 +8,8 @@ await runApp({
   loadConfig,
   start: startDashboard,
   announce(dashboard, config) {
-    process.stdout.write(`dashboard on ${dashboard.url} (watching ${config.adaptiveApiUrls.join(', ')})\n`);
+    // The link carries this run's token: whoever opens it can change limits, so it goes only to whoever started us.
+    process.stdout.write(`dashboard on ${dashboard.pageUrl} (watching ${config.adaptiveApiUrls.join(', ')})\n`);
     if (config.adminToken === undefined) process.stdout.write('dashboard: ADMIN_TOKEN is not set, so it can only run traffic\n');
   },
 });

@@ -1,10 +1,11 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { silentLogger, type Logger } from '@micboard/limiter-core';
 import { listen } from '@micboard/app-kit';
 import { BackendError, createBackend, type Backend, type Profile } from './backend.js';
-import type { DashboardConfig } from './config.js';
+import { checkLoopbackHost, type DashboardConfig } from './config.js';
 import { createTrafficGenerator, SCENARIOS, type Scenario, type TrafficGenerator, type TrafficGeneratorOptions } from './traffic.js';
 
 /** What tests may inject. */
@@ -18,8 +19,15 @@ export interface DashboardDeps {
 
 /** A listening dashboard. */
 export interface RunningDashboard {
-  /** e.g. `http://127.0.0.1:3002`. */
+  /** e.g. `http://127.0.0.1:3002`: where the page and its JSON API are. */
   readonly url: string;
+  /**
+   * This run's token, new at every start: every change (admin actions, traffic) must carry it in
+   * `X-Dashboard-Token`. Reading the state needs none.
+   */
+  readonly token: string;
+  /** The link to open: `url` with the token in its fragment (`/#token=...`), which the page keeps and sends. */
+  readonly pageUrl: string;
   readonly traffic: TrafficGenerator;
   /** Stops the traffic generator and the server. */
   close(): Promise<void>;
@@ -39,6 +47,7 @@ const SECURITY_HEADERS = {
   'Cache-Control': 'no-store',
 };
 const USER_TYPES = new Set(['anonymous', 'authenticated', 'testing', 'development']);
+const TOKEN_HEADER = 'x-dashboard-token';
 
 class HttpError extends Error {
   constructor(
@@ -52,12 +61,19 @@ class HttpError extends Error {
 /**
  * Starts the dashboard: the page, its JSON API (state, admin actions, traffic generator).
  *
+ * @throws ConfigError naming `HOST` when `config.host` is not a loopback address.
  * @example
  * const dashboard = await startDashboard(loadConfig(process.env));
- * console.log(dashboard.url);
+ * console.log(`open ${dashboard.pageUrl}`);
  */
 export async function startDashboard(config: DashboardConfig, deps: DashboardDeps = {}): Promise<RunningDashboard> {
+  // Also here, not only in loadConfig: a caller may build the config itself.
+  checkLoopbackHost(config.host);
   const logger = deps.logger ?? silentLogger;
+  // Loopback is not a boundary between the users and programs of one machine: every change needs this
+  // token, which only whoever started the dashboard saw (in the link it printed).
+  const token = randomBytes(24).toString('base64url');
+  const expectedToken = Buffer.from(token);
   const backend = deps.backend ?? createBackend({ urls: config.adaptiveApiUrls, adminToken: config.adminToken });
   const traffic = createTrafficGenerator(
     deps.trafficPlans === undefined ? { targets: config.adaptiveApiUrls } : { targets: config.adaptiveApiUrls, plans: deps.trafficPlans },
@@ -85,6 +101,7 @@ export async function startDashboard(config: DashboardConfig, deps: DashboardDep
     }
     if (!path.startsWith('/api/')) throw new HttpError(404, 'Not found');
     if (method !== 'POST' && method !== 'PUT') throw new HttpError(405, 'Method not allowed');
+    checkToken(req.headers[TOKEN_HEADER], expectedToken);
     const body = await readJsonBody(req, port);
 
     if (path === '/api/traffic/stop') {
@@ -146,6 +163,8 @@ export async function startDashboard(config: DashboardConfig, deps: DashboardDep
 
   return {
     url: listening.url,
+    token,
+    pageUrl: `${listening.url}/#token=${token}`,
     traffic,
     async close() {
       await traffic.stop();
@@ -157,6 +176,17 @@ export async function startDashboard(config: DashboardConfig, deps: DashboardDep
 function send(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', ...SECURITY_HEADERS });
   res.end(JSON.stringify(body));
+}
+
+/** Checks a change's `X-Dashboard-Token` against this run's, in constant time. */
+function checkToken(given: string | string[] | undefined, expected: Buffer): void {
+  if (typeof given !== 'string' || given === '') {
+    throw new HttpError(401, "Changes need this run's dashboard token: open the link the dashboard printed at start");
+  }
+  const actual = Buffer.from(given);
+  if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) {
+    throw new HttpError(403, 'Wrong dashboard token (from an earlier run?): open the link the dashboard printed at start');
+  }
 }
 
 function isOwnHost(host: string | undefined, port: number): boolean {

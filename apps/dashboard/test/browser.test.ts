@@ -35,7 +35,10 @@ describe('the dashboard in a real browser', () => {
   });
 
   it('shows the abusive client being limited: 429s, a falling multiplier, its tokens gone', async () => {
-    await page.goto(dashboard.url);
+    // The link the dashboard prints: its fragment carries the per-run token, which the page keeps for
+    // this tab and takes out of the address bar.
+    await page.goto(dashboard.pageUrl);
+    await expect.poll(() => page.url()).toBe(`${dashboard.url}/`);
     await expect.poll(() => page.textContent('[data-testid=connection]')).toBe('live');
     expect(await page.textContent('[data-testid=store]')).toBe('memory');
     expect(await page.locator('[data-testid=profiles] tr[data-user-type="anonymous"] [data-field="capacity"]').textContent()).toBe('50');
@@ -104,5 +107,23 @@ describe('the dashboard in a real browser', () => {
     ).json()) as { error?: string };
     expect(stats.error).toBe('Not found');
     await expect.poll(() => page.locator(`tr[data-key="${key}"]`).count()).toBe(0);
+  });
+
+  it('opened without its link, the page reads but changes nothing, and says which link to open', async () => {
+    // A fresh context: no token kept from the link opened above.
+    const context = await browser.newContext();
+    try {
+      const bare = await context.newPage();
+      bare.setDefaultTimeout(20_000);
+      await bare.goto(dashboard.url);
+      await expect.poll(() => bare.textContent('[data-testid=connection]')).toBe('live');
+      expect(await bare.textContent('[data-testid=message]')).toContain('Read only');
+      await bare.fill('#profile-form input[name=capacity]', '9999');
+      await bare.click('#profile-form button');
+      await expect.poll(() => bare.textContent('[data-testid=message]')).toContain('open the link the dashboard printed at start');
+      expect(api.limiter.profiles().anonymous.capacity).toBe(80);
+    } finally {
+      await context.close();
+    }
   });
 });

@@ -27,9 +27,20 @@ describe('loadConfig', () => {
     ['MICBOARD_API_URL', 'nope'],
     ['PORT', 'x'],
     ['ADMIN_TOKEN', 'short'],
+    ['HOST', '0.0.0.0'],
+    ['HOST', '::'],
+    ['HOST', '192.168.1.20'],
+    ['HOST', 'example.com'],
   ])('refuses %s=%s, naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(name);
+  });
+
+  it('listens on loopback only: it holds the admin token and runs traffic', () => {
+    expect(() => loadConfig({ HOST: '0.0.0.0' })).toThrow(
+      'Invalid environment variable HOST="0.0.0.0": expected a loopback address (127.0.0.1, localhost or ::1)',
+    );
+    for (const host of ['127.0.0.1', 'localhost', '::1']) expect(loadConfig({ HOST: host }).host).toBe(host);
   });
 
   it('knows loopback', () => {

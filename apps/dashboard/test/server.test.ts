@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BackendError, startDashboard, type Backend, type BackendState, type RunningDashboard } from '../src/index.js';
+import { BackendError, ConfigError, startDashboard, type Backend, type BackendState, type DashboardConfig, type RunningDashboard } from '../src/index.js';
 
 const STATE: BackendState = {
   store: 'memory',
@@ -10,6 +10,15 @@ const STATE: BackendState = {
   costs: [{ path: '/api/v1/auth/login', cost: 5 }],
   defaultCost: 1,
   error: undefined,
+};
+
+const CONFIG: DashboardConfig = {
+  port: 0,
+  host: '127.0.0.1',
+  adaptiveApiUrls: ['http://127.0.0.1:9'],
+  micboardApiUrls: [],
+  adminToken: undefined,
+  logLevel: 'silent',
 };
 
 describe('dashboard server', () => {
@@ -27,15 +36,17 @@ describe('dashboard server', () => {
         calls.push(['cost', path, cost, method]);
       },
     };
-    dashboard = await startDashboard(
-      { port: 0, host: '127.0.0.1', adaptiveApiUrls: ['http://127.0.0.1:9'], micboardApiUrls: [], adminToken: undefined, logLevel: 'silent' },
-      { backend, trafficPlans: { abusive: { requests: 0 } } },
-    );
+    dashboard = await startDashboard(CONFIG, { backend, trafficPlans: { abusive: { requests: 0 }, burst: { requests: 0 } } });
   });
   afterEach(() => dashboard.close());
 
+  /** A change as the page makes it: same-origin JSON carrying this run's token. */
   const json = (method: string, path: string, body: unknown, headers: Record<string, string> = {}) =>
-    fetch(`${dashboard.url}${path}`, { method, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    fetch(`${dashboard.url}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', 'x-dashboard-token': dashboard.token, ...headers },
+      body: JSON.stringify(body),
+    });
 
   it('serves the page with a strict CSP, and the state with traffic and API links', async () => {
     const page = await fetch(dashboard.url);
@@ -75,10 +86,51 @@ describe('dashboard server', () => {
     expect((await json('POST', '/api/traffic/stop', {})).status).toBe(200);
   });
 
+  it("takes changes only with this run's token, which the page link carries in its fragment", async () => {
+    expect(dashboard.token).toMatch(/^[\w-]{32}$/);
+    expect(dashboard.pageUrl).toBe(`${dashboard.url}/#token=${dashboard.token}`);
+    const changes: Array<[string, string, unknown]> = [
+      ['POST', `/api/clients/${encodeURIComponent('ip:127.0.0.1')}/reset`, {}],
+      ['PUT', '/api/profiles/anonymous', { capacity: 100_000, refillPerSecond: 100_000 }],
+      ['PUT', '/api/costs', { path: '/api/v1/items', cost: 0.001 }],
+      ['POST', '/api/traffic/burst', {}],
+      ['POST', '/api/traffic/stop', {}],
+    ];
+    for (const [method, path, body] of changes) {
+      // What the reviewer's curl sent: same-origin JSON, from this machine, without the token.
+      const without = await fetch(`${dashboard.url}${path}`, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      expect(without.status).toBe(401);
+      expect(((await without.json()) as { error: string }).error).toContain('link the dashboard printed');
+      expect((await json(method, path, body, { 'x-dashboard-token': `${dashboard.token.slice(1)}x` })).status).toBe(403);
+      expect((await json(method, path, body, { 'x-dashboard-token': 'short' })).status).toBe(403);
+    }
+    expect(calls).toEqual([]);
+    expect(dashboard.traffic.status().burst.running).toBe(false);
+    // Reading what is shown needs no token: the page polls it before it has one, and it changes nothing.
+    expect((await fetch(`${dashboard.url}/api/state`)).status).toBe(200);
+  });
+
+  it('makes a new token every run', async () => {
+    const other = await startDashboard({ ...CONFIG, port: 0 }, { backend: { state: async () => STATE } as unknown as Backend });
+    try {
+      expect(other.token).not.toBe(dashboard.token);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('refuses to listen on an address other machines can reach', async () => {
+    for (const host of ['0.0.0.0', '::', '192.0.2.1']) {
+      const refused = await startDashboard({ ...CONFIG, host }).catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(ConfigError);
+      expect((refused as Error).message).toContain(`HOST=${JSON.stringify(host)}`);
+    }
+  });
+
   it('refuses cross-site and rebound requests', async () => {
     const form = await fetch(`${dashboard.url}/api/traffic/abusive`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-dashboard-token': dashboard.token },
       body: 'a=1',
     });
     expect(form.status).toBe(415);

@@ -15,6 +15,8 @@ export interface DemoUrls {
   readonly micboardApi: readonly string[];
   readonly adaptiveApi: readonly string[];
   readonly dashboard: string;
+  /** The dashboard link to open: it carries the dashboard's per-run token, which every change needs. */
+  readonly dashboardPage: string;
 }
 
 export interface RunningDemo {
@@ -113,7 +115,7 @@ export async function runDemo(config: DemoConfig, options: DemoOptions = {}): Pr
     started.push(dashboard);
 
     return {
-      urls: { mock: mock.url, micboardApi, adaptiveApi, dashboard: dashboard.url },
+      urls: { mock: mock.url, micboardApi, adaptiveApi, dashboard: dashboard.url, dashboardPage: dashboard.pageUrl },
       store: config.redisUrl === undefined ? 'memory' : 'redis',
       adminToken: config.adminToken,
       nodeEnv: adaptiveNodeEnv,
@@ -133,7 +135,7 @@ export function banner(demo: RunningDemo): string {
     '',
     `  micboard limiter demo — store: ${demo.store}${demo.store === 'redis' ? ' (two instances of each API share their limits)' : ''}`,
     '',
-    `  dashboard          ${demo.urls.dashboard}      <- open this`,
+    `  dashboard          ${demo.urls.dashboardPage}      <- open this (the link carries its token)`,
     ...demo.urls.adaptiveApi.map((url, i) => `  adaptive-api${demo.urls.adaptiveApi.length > 1 ? ` #${i + 1}` : '   '}    ${url}`),
     ...demo.urls.micboardApi.map((url, i) => `  micboard-api${demo.urls.micboardApi.length > 1 ? ` #${i + 1}` : '   '}    ${url}`),
     `  Shure API mock     ${demo.urls.mock}`,

@@ -58,6 +58,21 @@ describe('the demo', () => {
     expect(state.body['error']).toBeUndefined();
     expect((state.body['clients'] as Array<{ key: string }>).map((client) => client.key)).toContain('ip:127.0.0.1');
 
+    // Whoever can reach the dashboard cannot raise limits through it: changes need the token in the link it printed.
+    expect(banner(demo)).toContain(`dashboard          ${demo.urls.dashboardPage}`);
+    const raise = (headers: Record<string, string> = {}) =>
+      fetch(`${demo?.urls.dashboard}/api/profiles/anonymous`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ capacity: 1000, refillPerSecond: 100 }),
+      });
+    expect((await raise()).status).toBe(401);
+    const capacity = async () => ((await json(`${demo?.urls.dashboard}/api/state`)).body['profiles'] as Record<string, { capacity: number }>)['anonymous']?.capacity;
+    expect(await capacity()).toBe(50);
+    const token = new URLSearchParams(new URL(demo.urls.dashboardPage).hash.slice(1)).get('token') ?? '';
+    expect((await raise({ 'x-dashboard-token': token })).status).toBe(200);
+    expect(await capacity()).toBe(1000);
+
     await demo.close();
     demo = undefined;
     for (const url of urls) await expect(fetch(url)).rejects.toThrow();
