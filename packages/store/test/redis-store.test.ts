@@ -45,7 +45,7 @@ describe('redis store scripts', () => {
       {
         "approximateWindow": "fa793ac52d3512eba94af9f9f9f483b6dfb9858f",
         "bucket": "7d92c4451e5647efe917827b0b6f47e66ed82b92",
-        "bucketConsume": "6e0d73ff80cc02ed498be4a8e25a448d6e9aaa88",
+        "bucketConsume": "9f431dbc1b4943ec2f05cae9f6b3ed41f8f8a262",
         "configGet": "61fded42bd4c4d6265be38642a86db802a68396d",
         "configSet": "3aef1b3641d7f4fecc6fef599347c41e658352f5",
         "delete": "854bcf33d88981ae994a1ec300bc64d0bbdbb2f9",

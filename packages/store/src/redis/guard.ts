@@ -136,6 +136,14 @@ function describe(error: unknown): string {
  */
 const OUTAGE_REPLY = /^(LOADING|BUSY|MASTERDOWN|READONLY|CLUSTERDOWN|TRYAGAIN|NOREPLICAS|OOM|MISCONF|NOAUTH|WRONGPASS|NOPERM)\b/;
 
+/** A reply of a shape or with numbers the store cannot read: Redis answered, so a failed call, not an outage. */
+export class UnreadableReply extends Error {
+  constructor(reply: string) {
+    super(`unexpected reply ${JSON.stringify(reply)}`);
+    this.name = 'UnreadableReply';
+  }
+}
+
 /**
  * Whether Redis answered this call with an error of its own (a script failing on one client's
  * state, say) rather than being unreachable or unable to serve anyone: that call fails, and Redis
@@ -145,9 +153,11 @@ const OUTAGE_REPLY = /^(LOADING|BUSY|MASTERDOWN|READONLY|CLUSTERDOWN|TRYAGAIN|NO
 export function isCallError(error: unknown): boolean {
   for (let e = error, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
     if (e.name === 'ReplyError') return !OUTAGE_REPLY.test(e.message);
+    if (e instanceof UnreadableReply) return true;
   }
   return false;
 }
+
 
 /** Errors of single calls are logged at most this often (with how many there were since). */
 const CALL_ERROR_LOG_MS = 60_000;

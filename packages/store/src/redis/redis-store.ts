@@ -27,7 +27,7 @@ import {
   type Scanner,
   type ScriptCaller,
 } from './client.js';
-import { Breaker, Deadlines, storeError } from './guard.js';
+import { Breaker, Deadlines, storeError, UnreadableReply } from './guard.js';
 import { KeyLayout } from './keys.js';
 import { SCRIPTS } from './scripts.js';
 import { checkIfVersion } from '../config-version.js';
@@ -810,7 +810,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
           if (given === undefined) {
             const space = text.indexOf(' ');
             const next = text.indexOf(' ', space + 1);
-            if (space < 0 || next < 0) throw new Error(`unexpected reply ${JSON.stringify(text)}`);
+            if (space < 0 || next < 0) throw new UnreadableReply(text);
             now = Number(text.slice(0, space)) * 1000 + Math.floor(Number(text.slice(space + 1, next)) / 1000);
             offset = now - localNow();
             if (localTime) {
@@ -821,11 +821,17 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
           } else {
             now = given;
           }
-          let end = text.indexOf(' ', at);
-          if (end < 0) end = text.length;
+          // The TAT's text is the state's as stored: Lua reads spaces around it, so the multiplier is
+          // found from the end, and Number reads the spaces as Lua did.
+          const end = adaptive === undefined ? text.length : text.lastIndexOf(' ');
           const tatText = text.slice(at, end);
           const tat = tatText === '-' ? undefined : Number(tatText);
           const multiplier = adaptive === undefined ? 1 : Number(text.slice(end + 1));
+          // A text Lua reads as a number and JavaScript does not (a hexadecimal float another program
+          // wrote): this call fails, as a call Redis answered with an error does.
+          if (end < at || !(tat === undefined || tat - tat === 0) || !(multiplier > 0 && multiplier - multiplier === 0)) {
+            throw new UnreadableReply(text);
+          }
           const { decision } = gcraStep(tat, multiplier === 1 ? spec : (scaleSpec(spec, multiplier) as RateSpec), cost, now);
           const out: StoreDecision = {
             allowed: decision.allowed,

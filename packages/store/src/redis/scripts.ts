@@ -442,9 +442,9 @@ if raw then
   -- as another algorithm's state does, and this decision's write replaces it: left in place it
   -- would fail every call of this client until it expired, and a store failing open would let the
   -- client through unlimited all that time. Lua 5.1 reads 'nan' and 'inf' as numbers: x - x is 0
-  -- only for a finite x. The TAT's text goes back in the reply as it was stored, so it must be
-  -- one JavaScript reads as Lua does: digits, '.', 'e', signs (Lua also takes spaces and hex).
-  if not (tat and minute and tat - tat == 0 and minute - minute == 0 and not string.find(text, '[^%d.e+-]')) then
+  -- only for a finite x. (The TAT's text goes back in the reply as it was stored; the caller reads
+  -- it as Lua did, spaces around it included, and takes a text it cannot read for a failed call.)
+  if not (tat and minute and tat - tat == 0 and minute - minute == 0) then
     raw = false
     tat, text, seen, expiry, minute, tag = now, false, '', '', -1, ''
   end
