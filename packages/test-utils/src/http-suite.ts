@@ -84,12 +84,9 @@ export function testAdapter(harness: AdapterHarness, stores: StoreFactory): void
       };
     };
 
-    // Delegates everything but consume, which fails (methods called on the real store, so classes work too).
-    const broken = (store: Store): Store => ({
-      name: 'broken',
-      consume: () => {
-        throw new Error('store down');
-      },
+    // Delegates every method to `store` (called on it, so classes work too), but those in `overrides`.
+    const wrapped = (store: Store, overrides: Partial<Store> & Pick<Store, 'name'>): Store => ({
+      consume: (r) => store.consume(r),
       refund: (r) => store.refund(r),
       reserve: (k, s, c, m) => store.reserve(k, s, c, m),
       record: (k, o, a) => store.record(k, o, a),
@@ -99,7 +96,16 @@ export function testAdapter(harness: AdapterHarness, stores: StoreFactory): void
       cleanup: (ms) => store.cleanup(ms),
       getConfig: () => store.getConfig(),
       setConfig: (d, o) => store.setConfig(d, o),
+      ...overrides,
     });
+    // Delegates everything but consume, which fails.
+    const broken = (store: Store): Store =>
+      wrapped(store, {
+        name: 'broken',
+        consume: () => {
+          throw new Error('store down');
+        },
+      });
     const ip = (address: string): Record<string, string> => ({ 'x-forwarded-for': address });
     const adaptiveOff: TestGlobalOptions = { adaptive: false };
 
@@ -731,19 +737,7 @@ export function testAdapter(harness: AdapterHarness, stores: StoreFactory): void
       const late = (store: Store): Store => {
         const later = <T>(work: () => T | PromiseLike<T>): Promise<T> =>
           new Promise((resolve, reject) => setTimeout(() => Promise.resolve().then(work).then(resolve, reject), 5));
-        return {
-          name: 'late',
-          consume: (r) => later(() => store.consume(r)),
-          refund: (r) => later(() => store.refund(r)),
-          reserve: (k, s, c, m) => store.reserve(k, s, c, m),
-          record: (k, o, a) => store.record(k, o, a),
-          get: (k) => store.get(k),
-          reset: (k) => store.reset(k),
-          list: (o) => store.list(o),
-          cleanup: (ms) => store.cleanup(ms),
-          getConfig: () => store.getConfig(),
-          setConfig: (d, o) => store.setConfig(d, o),
-        };
+        return wrapped(store, { name: 'late', consume: (r) => later(() => store.consume(r)), refund: (r) => later(() => store.refund(r)) });
       };
       for (const when of ['at once', 'late'] as const) {
         it(`neither crashes the server nor throws, with the verdict ${when}, admitted or denied`, async () => {
