@@ -3,7 +3,7 @@
  * alone: Redis stays up for every other client. Errors that mean no call can succeed now still
  * mark it down, as an unreachable Redis does.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import type { Redis } from 'ioredis';
 import { DEFAULT_ADAPTIVE, type LimitSpec, type Logger, type RateSpec } from '@micboard/limiter-core';
 import { createRedisStore } from '@micboard/limiter-store/redis';
@@ -31,18 +31,30 @@ function countingLogger(): Logger & { errors: string[]; infos: string[] } {
   return logger;
 }
 
+/**
+ * Makes Redis answer every script call that names `tag`'s keys with a script error of its own (a
+ * real error reply, from a script that fails); other calls go through. Every state the scripts
+ * read is guarded, so no value left in Redis makes them fail any more. Returns the undo.
+ */
+function failScriptsOf(tag: string): () => void {
+  const evalsha = client.evalsha.bind(client);
+  (client as { evalsha: unknown }).evalsha = (...args: unknown[]) =>
+    args.some((arg) => String(arg).includes(`{${tag}}`))
+      ? client.eval("return redis.error_reply('ERR user_script:1: a failure on this client''s state')", 0)
+      : (evalsha as (...a: unknown[]) => Promise<unknown>)(...args);
+  return () => {
+    (client as { evalsha: unknown }).evalsha = evalsha;
+  };
+}
+
 describe('redis store: errors Redis answers for one call', () => {
   it("a script error on one client's state fails that call only; the next client is decided by Redis", async () => {
     const p = prefix();
     const logger = countingLogger();
     const store = createRedisStore({ client, prefix: p, onStoreError: 'throw', timeoutMs: 5000, logger });
     expect((await store.consume({ key: 'poisoned', spec, cost: 1 })).allowed).toBe(true);
-    // Another program (or a bug) leaves a value of another type where the client's index goes:
-    // the script's write to it fails (the state is dropped, so the next consume writes the index).
-    const [stateKey] = await client.keys(`${p}{poisoned}:l:*`);
-    expect(stateKey).toBeDefined();
-    await client.del(stateKey as string);
-    await client.set(`${p}{poisoned}:index`, 'not-a-hash');
+    const undo = failScriptsOf('poisoned');
+    onTestFinished(undo);
     await expect(store.consume({ key: 'poisoned', spec, cost: 1 })).rejects.toThrow(/STORE_ERROR|failed/);
     // Redis answered: it is not down, and other clients are still decided there.
     expect(store.degraded).toBe(false);
@@ -52,6 +64,50 @@ describe('redis store: errors Redis answers for one call', () => {
     await expect(store.consume({ key: 'poisoned', spec, cost: 1 })).rejects.toThrow();
     expect(logger.errors).toHaveLength(1);
     expect(logger.errors[0]).not.toMatch(/unreachable/);
+    await store.close();
+  });
+
+  it('a score or index key of another type counts as none and is replaced, on every path that meets it', async () => {
+    // Left in place, it would fail every call of the client until someone deleted it (it has no TTL).
+    const p = prefix();
+    const logger = countingLogger();
+    const notes = { perKey: 10, flushMs: 1e9 };
+    const store = createRedisStore({ client, prefix: p, onStoreError: 'throw', timeoutMs: 5000, logger, notes });
+    const fixed: LimitSpec = { algorithm: 'fixed-window', limit: 3, windowMs: 3_600_000 };
+    const foreign = async (key: string, which: 'score' | 'index'): Promise<void> => {
+      await client.del(`${p}{${key}}:${which}`);
+      await client.set(`${p}{${key}}:${which}`, 'not-a-hash');
+    };
+    const paths: [string, (key: string) => unknown][] = [
+      ['a new bucket limit', (key) => store.consume({ key, limitId: `new-${key}`, spec, cost: 1, adaptive })],
+      ['a bucket decision', (key) => store.consume({ key, spec, cost: 1, adaptive })],
+      ['a window decision', (key) => store.consume({ key, spec: fixed, cost: 1, adaptive })],
+      ['a decision carrying outcomes', (key) => (store.note(key, 'success', adaptive), store.consume({ key, spec, cost: 1, adaptive }))],
+      ['a record', (key) => store.record(key, 'failure', adaptive)],
+      ['an admin read', (key) => store.get(key)],
+    ];
+    for (const which of ['score', 'index'] as const) {
+      for (const [label, run] of paths) {
+        const key = `${which}-${label.replaceAll(' ', '-')}`;
+        await store.record(key, 'success', adaptive);
+        await store.consume({ key, spec, cost: 1, adaptive });
+        await foreign(key, which);
+        // No error (a decision on a known bucket limit does not touch the index at all).
+        await run(key);
+        // The client is decided again, and the key is replaced by the first path that writes it (a
+        // read alone leaves it dropped).
+        expect((await store.consume({ key, limitId: 'then', spec: fixed, cost: 1, adaptive })).allowed, `${which}: ${label}`).toBe(true);
+        expect(await client.type(`${p}{${key}}:${which}`), `${which}: ${label}`).toMatch(/^(hash|none)$/);
+      }
+    }
+    // Admin reset and cleanup get past one too.
+    await store.consume({ key: 'reset-me', spec, cost: 1 });
+    await foreign('reset-me', 'index');
+    await store.reset('reset-me');
+    await foreign('cleaned', 'index');
+    await store.cleanup(0);
+    expect(logger.errors).toEqual([]);
+    expect(store.degraded).toBe(false);
     await store.close();
   });
 
@@ -225,8 +281,8 @@ describe('redis store: errors Redis answers for one call', () => {
     } finally {
       (client as { evalsha: unknown }).evalsha = evalsha;
     }
-    // The index holds another type: the script's write to it fails (see the test above).
-    await client.set(`${p}{a}:index`, 'not-a-hash');
+    // Redis answers this client's calls with a script error (see the first test).
+    onTestFinished(failScriptsOf('a'));
     await new Promise((resolve) => setTimeout(resolve, 5));
     // The probe reaches Redis, which answers with a script error for this client: Redis is back.
     await store.consume({ key: 'a', spec, cost: 1 });

@@ -43,17 +43,17 @@ describe('redis store scripts', () => {
   it('pins each script by its SHA1 (a changed script is a deliberate, reviewed change)', () => {
     expect(Object.fromEntries(Object.entries(SCRIPTS).map(([name, s]) => [name, s.sha]))).toMatchInlineSnapshot(`
       {
-        "approximateWindow": "fa793ac52d3512eba94af9f9f9f483b6dfb9858f",
-        "bucket": "7d92c4451e5647efe917827b0b6f47e66ed82b92",
-        "bucketConsume": "9f431dbc1b4943ec2f05cae9f6b3ed41f8f8a262",
+        "approximateWindow": "bbc83715876f31679ecc747f85738f512ddbd501",
+        "bucket": "0173471d1224583cd31ad7faa15f91387173f06c",
+        "bucketConsume": "92c9f099f0ff1de761f22c42ade3ea3d27a4fda4",
         "configGet": "61fded42bd4c4d6265be38642a86db802a68396d",
         "configSet": "3aef1b3641d7f4fecc6fef599347c41e658352f5",
-        "delete": "854bcf33d88981ae994a1ec300bc64d0bbdbb2f9",
-        "exactWindow": "7f20d1d9d5378a102e349c57f8f652f21e1b70f9",
-        "fixedWindow": "98b827074bcad59265531a73cacd0c239a1a2b2e",
+        "delete": "e7018adda557a0b444d7e813642594c07b659a4b",
+        "exactWindow": "7f69d44d87b9cbe3662acbb93786cdc88552dec5",
+        "fixedWindow": "986d2e72ed5ad6017d68f56b4823b2fcef9defc7",
         "read": "feedf0644d1e4ab4de251ce73019cbddacad21c6",
-        "record": "fd5f8cc1f81a6e6181e68dd4b585ab7f7995a4a4",
-        "snapshot": "a54d975b122a5dcc0a6bec3de2344e0785a8dd99",
+        "record": "a7ca8a55363c838137bfd664a80d9c335244da7b",
+        "snapshot": "cbd79b3fb73dd5efd5613ebe3d26ea0bc5021b9c",
       }
     `);
   });

@@ -53,6 +53,19 @@ const FINITE = `local function finite(text)
   return nil
 end`;
 
+/**
+ * A client's index and adaptive score are hashes; a key of another type there (another program's)
+ * counts as none, as a limit state of another algorithm does: a read that finds one drops it
+ * (`if r.err then redis.call('DEL', key) ... end` after a pcall), and `hset(key, ...)` drops it and
+ * writes anew. Left in place, it would fail every call of the client until someone deleted it.
+ */
+const HSET = `local function hset(key, ...)
+  if type(redis.pcall('HSET', key, ...)) == 'table' then
+    redis.call('DEL', key)
+    redis.call('HSET', key, ...)
+  end
+end`;
+
 /** With time passed in (tests), TTLs, which Redis counts on its own clock, are padded by an hour. */
 const PAD = `local pad = 0
 if ARGV[1] ~= '' then pad = 3600000 end`;
@@ -89,9 +102,14 @@ local function n(x)
   return f(x)
 end
 ${FINITE}
+${HSET}
 local mult = 1
 if KEYS[3] then
-  local st = redis.call('HMGET', KEYS[3], 'm', 'f', 'l', 's', 'x')
+  local st = redis.pcall('HMGET', KEYS[3], 'm', 'f', 'l', 's', 'x')
+  if st.err then
+    redis.call('DEL', KEYS[3])
+    st = {}
+  end
   local m, first, last, s, x = finite(st[1]), finite(st[2]), finite(st[3]), finite(st[4]), finite(st[5])
   -- A score this script cannot read counts as none (multiplier 1); the record script replaces it.
   if m and first and last and s and x then
@@ -111,7 +129,7 @@ end
 -- Records the limit in the client's index (for admin reads) and keeps the index alive at least
 -- as long as the state it lists.
 local function indexed(ttl)
-  redis.call('HSET', KEYS[2], ARGV[4], ARGV[5], '_seen', now)
+  hset(KEYS[2], ARGV[4], ARGV[5], '_seen', now)
   local current = redis.call('PTTL', KEYS[2])
   if current < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end
 end
@@ -210,7 +228,7 @@ local function save(x, ttl, lastSeen)
     -- JavaScript's own number texts, which read back exactly.
     local code = string.sub(ARGV[5], 1, 1)
     if KEYS[3] then code = code .. '+' end
-    redis.call('HSET', KEYS[2], ARGV[4], code .. '|' .. ARGV[7] .. '|' .. ARGV[9] .. '|' .. ARGV[8])
+    hset(KEYS[2], ARGV[4], code .. '|' .. ARGV[7] .. '|' .. ARGV[9] .. '|' .. ARGV[8])
     tag = ARGV[6]
     if not ttl then
       ttl = redis.call('PTTL', KEYS[1])
@@ -346,7 +364,11 @@ if KEYS[3] then
     -- would have at this time.
     local outcomes, step, factor, scoreTtl = string.match(ARGV[3], '^(%S+) (%S+) (%S+) (%S+)$')
     step, factor = step + 0, factor + 0
-    local r = redis.call('HMGET', KEYS[3], 'm', 'f', 'l', 'r', 's', 'x', 'c', 'i')
+    local r = redis.pcall('HMGET', KEYS[3], 'm', 'f', 'l', 'r', 's', 'x', 'c', 'i')
+    if r.err then
+      redis.call('DEL', KEYS[3])
+      r = {}
+    end
     local m, first, last, requests, successes, failures = 1, now, now, 0, 0, 0
     if r[1] then
       m, first, last = tonumber(r[1]), tonumber(r[2]), tonumber(r[3])
@@ -372,7 +394,12 @@ ${applyOutcome("o == 's'")}
     -- index's '_seen' is written as record writes it: the bucket state also records the
     -- activity, but may expire long before the score, and cleanup must not then take the
     -- client for idle.
-    redis.call('HSET', KEYS[2], '_seen', now)
+    -- An index of another type is dropped and written anew (see HSET; inline here: no closure made
+    -- on the hot path for a rare case).
+    if type(redis.pcall('HSET', KEYS[2], '_seen', now)) == 'table' then
+      redis.call('DEL', KEYS[2])
+      redis.call('HSET', KEYS[2], '_seen', now)
+    end
     local ttl = math.max(1, math.ceil(last + scoreTtl - now)) + pad
     local set = { 'm', string.format('%.17g', m), 'l', string.format('%.17g', last), 'r', requests, 's', successes, 'x', failures }
     if not r[1] or r[7] ~= ARGV[4] then
@@ -391,7 +418,11 @@ ${applyOutcome("o == 's'")}
     redis.call('PEXPIRE', KEYS[3], ttl)
     st = { m, first, last, successes, failures }
   else
-    st = redis.call('HMGET', KEYS[3], 'm', 'f', 'l', 's', 'x')
+    st = redis.pcall('HMGET', KEYS[3], 'm', 'f', 'l', 's', 'x')
+    if st.err then
+      redis.call('DEL', KEYS[3])
+      st = {}
+    end
   end
   local m, first, last, s, x = tonumber(st[1]), tonumber(st[2]), tonumber(st[3]), tonumber(st[4]), tonumber(st[5])
   -- A score this script cannot read counts as none (multiplier 1) until a record replaces it.
@@ -482,7 +513,12 @@ if ttl then
     local close = string.find(key, '}', 1, true)
     local code = string.sub(spec, 1, 1)
     if KEYS[3] then code = code .. '+' end
-    redis.call('HSET', KEYS[2], string.sub(key, close + 2), code .. '|' .. capacityText .. '|' .. rateText .. '|' .. burstText)
+    local field, entry = string.sub(key, close + 2), code .. '|' .. capacityText .. '|' .. rateText .. '|' .. burstText
+    if type(redis.pcall('HSET', KEYS[2], field, entry)) == 'table' then
+      -- An index of another type: dropped and written anew (see HSET).
+      redis.call('DEL', KEYS[2])
+      redis.call('HSET', KEYS[2], field, entry)
+    end
     tag = spec
     if ttl == 0 and minute == -1 then
       -- No expiry bound (an older state's bare number): establish one from the state's TTL.
@@ -776,7 +812,12 @@ local function f(x) return string.format('%.17g', x) end
 -- The adaptive config's texts, which the caller formatted: read by arithmetic coercion (cheaper than tonumber).
 local mn, mx, step, factor = ARGV[3] + 0, ARGV[4] + 0, ARGV[5] + 0, ARGV[6] + 0
 local half, after, minReq, bonus = ARGV[7] + 0, ARGV[8] + 0, ARGV[9] + 0, ARGV[10] + 0
-local st = redis.call('HMGET', KEYS[1], 'm', 'f', 'l', 'r', 's', 'x')
+${HSET}
+local st = redis.pcall('HMGET', KEYS[1], 'm', 'f', 'l', 'r', 's', 'x')
+if st.err then
+  redis.call('DEL', KEYS[1])
+  st = {}
+end
 local m, first, last, requests, successes, failures = 1, now, now, 0, 0, 0
 ${FINITE}
 local sm, sf, sl, sr, ss, sx = finite(st[1]), finite(st[2]), finite(st[3]), finite(st[4]), finite(st[5]), finite(st[6])
@@ -793,7 +834,7 @@ requests = requests + 1
 redis.call('HSET', KEYS[1], 'm', f(m), 'f', f(first), 'l', f(last), 'r', requests, 's', successes, 'x', failures, 'c', ARGV[12])
 local ttl = math.max(1, math.ceil(last + ARGV[11] - now)) + pad
 redis.call('PEXPIRE', KEYS[1], ttl)
-redis.call('HSET', KEYS[2], '_seen', now)
+hset(KEYS[2], '_seen', now)
 if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end
 local e = m
 if now > last then e = 1 + (m - 1) * 2 ^ (-(now - last) / half) end
@@ -807,7 +848,16 @@ return f(math.min(mx, math.max(mn, e)))
  */
 const SNAPSHOT = `
 ${NOW}
-return { string.format('%.17g', now), redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2]) }
+-- A key of another type where a hash belongs counts as none, and is dropped (see HSET).
+local function fields(key)
+  local r = redis.pcall('HGETALL', key)
+  if r.err then
+    redis.call('DEL', key)
+    return {}
+  end
+  return r
+end
+return { string.format('%.17g', now), fields(KEYS[1]), fields(KEYS[2]) }
 `;
 
 /** Raw states of a client's limit keys (KEYS), whatever their type. */
@@ -844,8 +894,9 @@ if ARGV[2] ~= '' then
     now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
   end
   local cutoff = now - tonumber(ARGV[2])
-  local seen = redis.call('HGET', KEYS[1], '_seen')
-  if seen and tonumber(seen) > cutoff then return 0 end
+  -- An index of another type (see HSET) tells no activity.
+  local seen = redis.pcall('HGET', KEYS[1], '_seen')
+  if type(seen) == 'string' and tonumber(seen) and tonumber(seen) > cutoff then return 0 end
   -- Bucket states carry their own last-seen time ('tat|seen|...', whole seconds, so the client
   -- may have been active until the end of that second): the index is not written on every
   -- decision.
