@@ -83,6 +83,8 @@ describe('redis store: errors Redis answers for one call', () => {
       ['a bucket decision', (key) => store.consume({ key, spec, cost: 1, adaptive })],
       ['a window decision', (key) => store.consume({ key, spec: fixed, cost: 1, adaptive })],
       ['a decision carrying outcomes', (key) => (store.note(key, 'success', adaptive), store.consume({ key, spec, cost: 1, adaptive }))],
+      ['a changed spec', (key) => store.consume({ key, spec: { ...spec, capacity: 6 }, cost: 1, adaptive })],
+      ['a denial under a changed spec', (key) => store.consume({ key, spec: { ...spec, capacity: 6 }, cost: 100, adaptive })],
       ['a record', (key) => store.record(key, 'failure', adaptive)],
       ['an admin read', (key) => store.get(key)],
     ];
@@ -90,10 +92,15 @@ describe('redis store: errors Redis answers for one call', () => {
       for (const [label, run] of paths) {
         const key = `${which}-${label.replaceAll(' ', '-')}`;
         await store.record(key, 'success', adaptive);
+        // A decision carrying an outcome: the score then keeps a bound on the index's lifetime.
+        store.note(key, 'success', adaptive);
         await store.consume({ key, spec, cost: 1, adaptive });
         await foreign(key, which);
-        // No error (a decision on a known bucket limit does not touch the index at all).
+        // No error (a decision on a known bucket limit does not touch the index at all), and a key
+        // written anew has a TTL.
         await run(key);
+        const written = `${p}{${key}}:${which}`;
+        if ((await client.type(written)) === 'hash') expect(await client.pttl(written), `${which}: ${label}`).toBeGreaterThan(0);
         // The client is decided again, and the key is replaced by the first path that writes it (a
         // read alone leaves it dropped).
         expect((await store.consume({ key, limitId: 'then', spec: fixed, cost: 1, adaptive })).allowed, `${which}: ${label}`).toBe(true);
@@ -158,11 +165,24 @@ describe('redis store: errors Redis answers for one call', () => {
       expect(denied, label).toMatchObject({ allowed: false, remaining: 0, multiplier: 1 });
       expect(denied.retryAfter, label).toBeGreaterThan(50_000);
     }
-    // A hexadecimal float: Lua reads 2^40, JavaScript nothing. That call fails; Redis is not down.
-    await store.consume({ key: 'hex', spec, cost: 1, adaptive });
-    const [hexKey] = await client.keys(`${p}{hex}:l:*`);
-    await client.set(hexKey as string, '0x1p40|1795690000|29928166|tx');
-    await expect(store.consume({ key: 'hex', spec, cost: 1, adaptive })).rejects.toThrow(/unexpected reply/);
+    // Hexadecimal floats, which Lua's tonumber takes: read alike. One a minute ahead is kept by the
+    // denials (it must not fail every call of the client), one in the past is admitted and replaced.
+    const ahead = (Date.now() + 60_000).toString(16);
+    for (const [i, [value, allowed]] of ([[`0x${ahead}p0`, false], [`0x${ahead}.8p0|1795690000|29928166|tx`, false], ['0x1p40|1795690000|29928166|tx', true]] as const).entries()) {
+      const key = `hex-${i}`;
+      await store.consume({ key, spec, cost: 1, adaptive });
+      const [hexKey] = await client.keys(`${p}{${key}}:l:*`);
+      await client.set(hexKey as string, value);
+      for (let n = 0; n < 3; n++) expect((await store.consume({ key, spec, cost: 1, adaptive })).allowed, value).toBe(allowed);
+    }
+    // A reply that reads as no number at all fails that call alone; Redis is not down.
+    const evalsha = client.evalsha.bind(client);
+    (client as { evalsha: unknown }).evalsha = () => Promise.resolve('1796594433 591000 0xzz 1');
+    try {
+      await expect(store.consume({ key: 'odd', spec, cost: 1, adaptive })).rejects.toThrow(/unexpected reply/);
+    } finally {
+      (client as { evalsha: unknown }).evalsha = evalsha;
+    }
     expect(store.degraded).toBe(false);
     expect(await store.consume({ key: 'other', spec, cost: 1 })).toMatchObject({ allowed: true, remaining: 4 });
     expect(logger.errors).toHaveLength(1);

@@ -43,16 +43,16 @@ describe('redis store scripts', () => {
   it('pins each script by its SHA1 (a changed script is a deliberate, reviewed change)', () => {
     expect(Object.fromEntries(Object.entries(SCRIPTS).map(([name, s]) => [name, s.sha]))).toMatchInlineSnapshot(`
       {
-        "approximateWindow": "bbc83715876f31679ecc747f85738f512ddbd501",
-        "bucket": "0173471d1224583cd31ad7faa15f91387173f06c",
-        "bucketConsume": "92c9f099f0ff1de761f22c42ade3ea3d27a4fda4",
+        "approximateWindow": "35007c2f2128d595c7214c5fc2717f44df89f8c2",
+        "bucket": "eb8bedc6d5939782e13bcdd11d58d8b508666910",
+        "bucketConsume": "b2f688f27e4dc0b6445368532296eea51d0993b9",
         "configGet": "61fded42bd4c4d6265be38642a86db802a68396d",
         "configSet": "3aef1b3641d7f4fecc6fef599347c41e658352f5",
         "delete": "e7018adda557a0b444d7e813642594c07b659a4b",
-        "exactWindow": "7f69d44d87b9cbe3662acbb93786cdc88552dec5",
-        "fixedWindow": "986d2e72ed5ad6017d68f56b4823b2fcef9defc7",
+        "exactWindow": "914d296f6071127f74e45ce6a7a111d85992a472",
+        "fixedWindow": "01cfd9e3b63dcc9cced638dc68747aff89548b1a",
         "read": "feedf0644d1e4ab4de251ce73019cbddacad21c6",
-        "record": "a7ca8a55363c838137bfd664a80d9c335244da7b",
+        "record": "35ee992c68af799339652c0edc05a9b7b2f66eb9",
         "snapshot": "cbd79b3fb73dd5efd5613ebe3d26ea0bc5021b9c",
       }
     `);

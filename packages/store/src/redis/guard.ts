@@ -158,7 +158,6 @@ export function isCallError(error: unknown): boolean {
   return false;
 }
 
-
 /** Errors of single calls are logged at most this often (with how many there were since). */
 const CALL_ERROR_LOG_MS = 60_000;
 

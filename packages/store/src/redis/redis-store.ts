@@ -449,6 +449,25 @@ function stateFrom(spec: LimitSpec, raw: unknown): unknown {
   return undefined;
 }
 
+/**
+ * A state's number text as Lua 5.1's tonumber (C's strtod) read it, where JavaScript's Number differs:
+ * strtod also takes a hexadecimal float ('0x1.8p3'), which another program may have written. Left
+ * unread, a TAT in the future written so would fail the client's every call: a denial keeps it.
+ */
+function luaNumber(text: string): number {
+  const n = Number(text);
+  if (n === n) return n;
+  const hex = /^\s*([-+]?)0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?(?:[pP]([-+]?\d+))?\s*$/.exec(text);
+  if (hex === null) return NaN;
+  const whole = hex[2] as string;
+  const fraction = hex[3] ?? '';
+  if (whole === '' && fraction === '') return NaN;
+  let mantissa = 0;
+  for (const digit of whole + fraction) mantissa = mantissa * 16 + parseInt(digit, 16);
+  const value = mantissa * 2 ** (Number(hex[4] ?? 0) - 4 * fraction.length);
+  return hex[1] === '-' ? -value : value;
+}
+
 /** A number stored as text, read as Lua's tonumber reads it: NaN for an absent or blank text (Number('') is 0). */
 function stored(text: string | undefined): number {
   return text === undefined || text.trim() === '' ? NaN : Number(text);
@@ -527,7 +546,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   }
   const fallbackOption: unknown = options.fallback;
   if (fallbackOption !== undefined && !isStore(fallbackOption)) {
-    throw invalidOption('fallback', fallbackOption, 'a store (such as createMemoryStore()), with consume, refund, reserve and record');
+    throw invalidOption('fallback', fallbackOption, 'a store (such as createMemoryStore()), with consume, refund, reserve, record and get');
   }
 
   // Only an absent option takes the defaults: null or an array is a mistake worth naming.
@@ -825,11 +844,11 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
           // found from the end, and Number reads the spaces as Lua did.
           const end = adaptive === undefined ? text.length : text.lastIndexOf(' ');
           const tatText = text.slice(at, end);
-          const tat = tatText === '-' ? undefined : Number(tatText);
+          const tat = tatText === '-' ? undefined : luaNumber(tatText);
           const multiplier = adaptive === undefined ? 1 : Number(text.slice(end + 1));
-          // A text Lua reads as a number and JavaScript does not (a hexadecimal float another program
-          // wrote): this call fails, as a call Redis answered with an error does.
-          if (end < at || !(tat === undefined || tat - tat === 0) || !(multiplier > 0 && multiplier - multiplier === 0)) {
+          // Any other reply (a text neither reads as a finite number): this call fails, as a call Redis
+          // answered with an error does, and Redis is not marked down.
+          if (end <= at || !(tat === undefined || tat - tat === 0) || !(multiplier > 0 && multiplier - multiplier === 0)) {
             throw new UnreadableReply(text);
           }
           const { decision } = gcraStep(tat, multiplier === 1 ? spec : (scaleSpec(spec, multiplier) as RateSpec), cost, now);

@@ -57,13 +57,17 @@ end`;
  * A client's index and adaptive score are hashes; a key of another type there (another program's)
  * counts as none, as a limit state of another algorithm does: a read that finds one drops it
  * (`if r.err then redis.call('DEL', key) ... end` after a pcall), and `hset(key, ...)` drops it and
- * writes anew. Left in place, it would fail every call of the client until someone deleted it.
+ * writes anew, answering true then: the new hash has no TTL yet, and an index has lost its
+ * entries, so the caller must not trust a bound it keeps on them. Left in place, such a key would
+ * fail every call of the client until someone deleted it.
  */
 const HSET = `local function hset(key, ...)
   if type(redis.pcall('HSET', key, ...)) == 'table' then
     redis.call('DEL', key)
     redis.call('HSET', key, ...)
+    return true
   end
+  return false
 end`;
 
 /** With time passed in (tests), TTLs, which Redis counts on its own clock, are padded by an hour. */
@@ -228,7 +232,8 @@ local function save(x, ttl, lastSeen)
     -- JavaScript's own number texts, which read back exactly.
     local code = string.sub(ARGV[5], 1, 1)
     if KEYS[3] then code = code .. '+' end
-    hset(KEYS[2], ARGV[4], code .. '|' .. ARGV[7] .. '|' .. ARGV[9] .. '|' .. ARGV[8])
+    -- A replaced index has no TTL: its bound is unknown, so it is extended below.
+    if hset(KEYS[2], ARGV[4], code .. '|' .. ARGV[7] .. '|' .. ARGV[9] .. '|' .. ARGV[8]) then known = -1 end
     tag = ARGV[6]
     if not ttl then
       ttl = redis.call('PTTL', KEYS[1])
@@ -322,6 +327,9 @@ error('bucket: unknown op ' .. op)
  * or more old: a client kept over its limit costs TIME and GET alone.
  */
 const BUCKET_CONSUME = `
+-- True once a client index of another type was dropped and written anew (see HSET): it then has
+-- no TTL and none of the limit's entry, whatever this limit's state says of it.
+local lostIndex = false
 -- An adaptive decision reads the spec's own texts too (to scale it): one match takes all eight.
 local incText, limText, spec, given, costText, capacityText, burstText, rateText
 if KEYS[3] then
@@ -399,6 +407,7 @@ ${applyOutcome("o == 's'")}
     if type(redis.pcall('HSET', KEYS[2], '_seen', now)) == 'table' then
       redis.call('DEL', KEYS[2])
       redis.call('HSET', KEYS[2], '_seen', now)
+      lostIndex = true
     end
     local ttl = math.max(1, math.ceil(last + scoreTtl - now)) + pad
     local set = { 'm', string.format('%.17g', m), 'l', string.format('%.17g', last), 'r', requests, 's', successes, 'x', failures }
@@ -406,6 +415,7 @@ ${applyOutcome("o == 's'")}
       set[11], set[12], set[13], set[14] = 'f', string.format('%.17g', first), 'c', ARGV[4]
     end
     local bound = tonumber(r[8])
+    if lostIndex then bound = nil end
     if not (bound and bound - bound == 0 and now + ttl + 60000 <= bound * 60000) then
       local index = KEYS[2]
       local keep = ttl + 3600000
@@ -480,6 +490,8 @@ if raw then
     tat, text, seen, expiry, minute, tag = now, false, '', '', -1, ''
   end
 end
+-- A replaced index (above) lacks this limit's entry and a TTL: written and extended as for a new spec.
+if lostIndex then tag, minute = '', -1 end
 -- What to write: the new TAT with a TTL (ttl > 0), the same TAT keeping its TTL (ttl = 0), or
 -- nothing (ttl = nil). A denial writes only to record activity in a new second.
 local x, ttl = tat, nil
@@ -515,9 +527,10 @@ if ttl then
     if KEYS[3] then code = code .. '+' end
     local field, entry = string.sub(key, close + 2), code .. '|' .. capacityText .. '|' .. rateText .. '|' .. burstText
     if type(redis.pcall('HSET', KEYS[2], field, entry)) == 'table' then
-      -- An index of another type: dropped and written anew (see HSET).
+      -- An index of another type: dropped and written anew (see HSET), with no TTL yet.
       redis.call('DEL', KEYS[2])
       redis.call('HSET', KEYS[2], field, entry)
+      minute = -1
     end
     tag = spec
     if ttl == 0 and minute == -1 then
