@@ -1,5 +1,5 @@
 import type * as express from 'express';
-import { noteDenied, wireHeaderName, type HttpRequest, type HttpVerdict, type Logger } from '@micboard/limiter-core';
+import { noteDenied, silentLogger, wireHeaderName, type HttpRequest, type HttpVerdict, type Logger } from '@micboard/limiter-core';
 
 /**
  * Copies what the HTTP layer needs from an express request. No parsing of our own: express decided
@@ -52,7 +52,8 @@ const warnedApps = new WeakSet<object>();
  */
 export function warnIfEveryProxyTrusted(req: express.Request, logger: Logger): void {
   const app = req.app as express.Application | undefined;
-  if (app === undefined || warnedApps.has(app) || !trustsEveryProxy(app)) return;
+  // A route limit with no logger of its own cannot tell anyone: leave the app to a middleware that can.
+  if (logger === silentLogger || app === undefined || warnedApps.has(app) || !trustsEveryProxy(app)) return;
   warnedApps.add(app);
   logger.warn(
     {},

@@ -128,6 +128,18 @@ describe('express adapter specifics', () => {
     const aloneUrl = await listen(alone);
     for (let i = 0; i < 2; i++) await send(aloneUrl, '/', { headers: { 'x-forwarded-for': `10.0.0.${i}` } });
     expect(aloneLogger.lines.filter((line) => line.message.includes('leftmost X-Forwarded-For'))).toHaveLength(warns ? 1 : 0);
+
+    // A route limit with no logger, reached first, leaves the warning to the global limiter behind it.
+    const laterLogger = memoryLogger();
+    const later = express();
+    later.set('trust proxy', trustProxy);
+    later.get('/quiet', limit({ max: 10, window: '1m' }), (_req, res) => void res.send('ok'));
+    later.use('/api', rateLimit({ logger: laterLogger }));
+    later.get('/api', (_req, res) => void res.send('ok'));
+    const laterUrl = await listen(later);
+    await send(laterUrl, '/quiet', { headers: { 'x-forwarded-for': '10.0.0.1' } });
+    await send(laterUrl, '/api', { headers: { 'x-forwarded-for': '10.0.0.1' } });
+    expect(laterLogger.lines.filter((line) => line.message.includes('leftmost X-Forwarded-For'))).toHaveLength(warns ? 1 : 0);
   });
 
   it('admin: first value of a repeated query parameter, HEAD has no body', async () => {
