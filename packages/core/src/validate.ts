@@ -48,14 +48,16 @@ export function oneOf<T extends string>(option: string, value: unknown, allowed:
  * enters (factories, plain-data specs, profiles and plans, route limits, throttles) checks it here.
  */
 export function refillRate(option: string, value: unknown, multiplier = 1): number {
-  const scaled = multiplier === 1 ? '' : ` / ${multiplier} = ${MAX_REFILL_PER_SECOND / multiplier} (adaptive.max ${multiplier} can multiply it)`;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value * multiplier > MAX_REFILL_PER_SECOND) {
+  const bound = multiplier === 1 ? `${MAX_REFILL_PER_SECOND}` : `${MAX_REFILL_PER_SECOND} / ${multiplier} = ${Number((MAX_REFILL_PER_SECOND / multiplier).toFixed(3))} (adaptive.max ${multiplier} can multiply it)`;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw invalidOption(option, value, `a finite number of tokens per second greater than 0 and at most ${bound}`);
+  }
+  if (value * multiplier > MAX_REFILL_PER_SECOND) {
     throw invalidOption(
       option,
       value,
-      `a finite number of tokens per second greater than 0 and at most ${MAX_REFILL_PER_SECOND}${scaled}: a bucket ` +
-        'refilling faster is below the time resolution its state is kept in; count in larger units ' +
-        '(one token per 100 requests, per KB)',
+      `a finite number of tokens per second greater than 0 and at most ${bound}: a bucket refilling faster is ` +
+        'below the time resolution its state is kept in; count in larger units (one token per 100 requests, per KB)',
     );
   }
   return value;

@@ -103,9 +103,9 @@ export type FetchLike = (
 
 /**
  * The `Idempotency-Key` of an alert: the same for every attempt to deliver it, different for any
- * other alert. An alert is one run of denials of one client on one limiter, so it is named by
- * the limiter, the client key and the time of its first denial: `alert-<firstAt>-<16 hex>`, the
- * hex a hash of the limiter and key (a key may hold any character; a header may not).
+ * other alert. An alert is one run of denials of one client, so it is named by the client key, the
+ * limiter the alert names and the time of its first denial: `alert-<firstAt>-<16 hex>`, the hex a
+ * hash of the limiter and key (a key may hold any character; a header may not).
  *
  * @example
  * alertIdempotencyKey({ key: 'ip:203.0.113.9', limiter: 'global', denials: 10, windowMs: 300_000, firstAt: 1_700_000_000_000, lastAt: 1_700_000_060_000 });
