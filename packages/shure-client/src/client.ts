@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import {
   createThrottle,
   isIdempotentMethod,
@@ -259,6 +260,8 @@ export function createShureClient(options: ShureClientOptions): ShureClient {
   // Aborted by close(): every call's signal follows it, so no wait or request outlives the client.
   // Its reason is this object, which no caller's signal can carry: that is how `closed` is told from `aborted`.
   const lifetime = new AbortController();
+  // Every call under way listens to it (and lets go when it settles): more than ten at once is no leak.
+  setMaxListeners(0, lifetime.signal);
   const closedReason = new Error('the client is closed');
   // The work of calls under way (waits, requests, retries), which close() waits for.
   const running = new Set<Promise<unknown>>();
