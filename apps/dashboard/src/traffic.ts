@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { isLoopbackUrl } from './config.js';
 
 /** The traffic the dashboard can generate. */
@@ -180,6 +181,8 @@ export function createTrafficGenerator(options: TrafficGeneratorOptions): Traffi
   const start = (scenario: Scenario): boolean => {
     if (runs.has(scenario)) return false;
     const controller = new AbortController();
+    // Each of a plan's concurrent workers waits on it: more than ten at once is no leak.
+    setMaxListeners(0, controller.signal);
     status[scenario] = { ...IDLE, running: true, startedAt: Date.now() };
     const done = run(scenario, controller.signal)
       .catch((error: unknown) => {
