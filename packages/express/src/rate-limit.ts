@@ -47,6 +47,20 @@ export interface RateLimitMiddleware extends express.RequestHandler {
 
 const performanceClock: Clock = { now: () => performance.now() };
 
+type Apply = (res: express.Response, next: express.NextFunction, verdict: HttpVerdict | undefined) => void;
+
+/**
+ * Applies a verdict that came after the middleware returned: a throw goes to express's error
+ * handling, never to an unhandled rejection (which ends the process). No promise of its own.
+ */
+function applyLate(apply: Apply, res: express.Response, next: express.NextFunction, verdict: HttpVerdict | undefined): void {
+  try {
+    apply(res, next, verdict);
+  } catch (error) {
+    next(error);
+  }
+}
+
 /**
  * The global adaptive middleware (seed 2): classifies the client, keys it (user, API key, or IP
  * with IPv6 grouped by subnet), charges the endpoint's cost against its token bucket scaled by
@@ -84,7 +98,7 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimitMiddleware {
     });
   };
 
-  const apply = (res: express.Response, next: express.NextFunction, verdict: HttpVerdict | undefined): void => {
+  const apply: Apply = (res, next, verdict) => {
     if (verdict === undefined) return next();
     if (!verdict.allowed) {
       deny(res, verdict);
@@ -104,8 +118,7 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimitMiddleware {
     }
     const verdict = http.check(req, toHttpRequest(req, safeUserId(getUserId, req)));
     if (isThenable(verdict)) {
-      // A throw in apply goes to express's error handling, never to an unhandled rejection.
-      verdict.then((v) => apply(res, next, v), next).then(undefined, next);
+      verdict.then((v) => applyLate(apply, res, next, v), next);
       return;
     }
     apply(res, next, verdict);
@@ -148,7 +161,7 @@ export function limit(options: LimitOptions): express.RequestHandler {
   const store = options.store ?? createMemoryStore(memoryStoreOptions(options));
   const getUserId = options.getUserId ?? defaultUserId;
   const route = createRouteLimit<express.Request>({ latencyClock: performanceClock, ...options, getUserId, store });
-  const apply = (res: express.Response, next: express.NextFunction, verdict: HttpVerdict | undefined): void => {
+  const apply: Apply = (res, next, verdict) => {
     if (verdict === undefined) return next();
     if (!verdict.allowed) return deny(res, verdict);
     setHeaders(res, verdict.headers);
@@ -163,8 +176,7 @@ export function limit(options: LimitOptions): express.RequestHandler {
     }
     const verdict = route.check(req, toHttpRequest(req, safeUserId(getUserId, req)));
     if (isThenable(verdict)) {
-      // A throw in apply goes to express's error handling, never to an unhandled rejection.
-      verdict.then((v) => apply(res, next, v), next).then(undefined, next);
+      verdict.then((v) => applyLate(apply, res, next, v), next);
       return;
     }
     apply(res, next, verdict);
