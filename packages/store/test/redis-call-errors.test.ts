@@ -5,8 +5,8 @@
  */
 import { describe, expect, it, onTestFinished } from 'vitest';
 import type { Redis } from 'ioredis';
-import { DEFAULT_ADAPTIVE, type LimitSpec, type Logger, type RateSpec } from '@micboard/limiter-core';
-import { createRedisStore } from '@micboard/limiter-store/redis';
+import { DEFAULT_ADAPTIVE, type ConsumeRequest, type LimitSpec, type Logger, type RateSpec } from '@micboard/limiter-core';
+import { createRedisStore, type RedisStore } from '@micboard/limiter-store/redis';
 import { useSharedRedis } from './fixtures/shared-redis.js';
 
 let client: Redis;
@@ -45,6 +45,19 @@ function failScriptsOf(tag: string): () => void {
   return () => {
     (client as { evalsha: unknown }).evalsha = evalsha;
   };
+}
+
+/** Gives the request's limit a state through `store`, then overwrites it with `value`, as another program might. */
+async function overwriteState(store: RedisStore, p: string, request: ConsumeRequest, value: string): Promise<string> {
+  await store.consume(request);
+  const [stateKey] = await client.keys(`${p}{${request.key}}:l:*`);
+  await client.set(stateKey as string, value);
+  return stateKey as string;
+}
+
+/** Each value with a plain request and with an adaptive one (a new client's multiplier is 1: the same limits). */
+function plainAndAdaptive<T>(values: readonly T[]): (readonly [T, typeof adaptive | undefined])[] {
+  return values.flatMap((v) => [[v, undefined], [v, adaptive]] as const);
 }
 
 describe('redis store: errors Redis answers for one call', () => {
@@ -125,20 +138,16 @@ describe('redis store: errors Redis answers for one call', () => {
     const logger = countingLogger();
     const store = createRedisStore({ client, prefix: p, onStoreError: 'throw', timeoutMs: 5000, logger });
     const values = ['not-a-number|x|y|z', 'garbage', '', 'nan|1795690000|29928166|tx', '1|2|inf|tx', '-inf', '12|1795690000|nope|t'];
-    // Plain and adaptive decisions (a new client's multiplier is 1: the same limits).
-    for (const [i, [value, scored]] of values.flatMap((v) => [[v, undefined], [v, adaptive]] as const).entries()) {
-      const key = `damaged-${i}`;
+    for (const [i, [value, scored]] of plainAndAdaptive(values).entries()) {
       const label = `${JSON.stringify(value)}${scored ? ' adaptive' : ''}`;
-      const request = { key, spec, cost: 1, ...(scored ? { adaptive: scored } : {}) };
-      await store.consume(request);
-      const [stateKey] = await client.keys(`${p}{${key}}:l:*`);
-      await client.set(stateKey as string, value);
+      const request = { key: `damaged-${i}`, spec, cost: 1, ...(scored ? { adaptive: scored } : {}) };
+      const stateKey = await overwriteState(store, p, request, value);
       // A full bucket (capacity 5): this call and four more admitted, the sixth denied.
       const first = await store.consume(request);
       expect(first, label).toMatchObject({ allowed: true, remaining: 4, multiplier: 1 });
       for (let n = 0; n < 4; n++) expect((await store.consume(request)).allowed, label).toBe(true);
       expect((await store.consume(request)).allowed, label).toBe(false);
-      expect(await client.get(stateKey as string), label).toMatch(/^\d+(\.\d+)?\|\d+\|\d+\|t/);
+      expect(await client.get(stateKey), label).toMatch(/^\d+(\.\d+)?\|\d+\|\d+\|t/);
     }
     expect(logger.errors).toEqual([]);
     expect(store.degraded).toBe(false);
@@ -154,13 +163,10 @@ describe('redis store: errors Redis answers for one call', () => {
     // A minute ahead: the bucket (5 at 1/s) is empty for the next 55 s.
     const tat = String(Date.now() + 60_000);
     const spaced = [` ${tat}|1795690000|29928166|tx`, `${tat} |1795690000|29928166|tx`, ` ${tat}`, `${tat}\t`];
-    for (const [i, [value, scored]] of spaced.flatMap((v) => [[v, undefined], [v, adaptive]] as const).entries()) {
-      const key = `spaced-${i}`;
+    for (const [i, [value, scored]] of plainAndAdaptive(spaced).entries()) {
       const label = `${JSON.stringify(value)}${scored ? ' adaptive' : ''}`;
-      const request = { key, spec, cost: 1, ...(scored ? { adaptive: scored } : {}) };
-      await store.consume(request);
-      const [stateKey] = await client.keys(`${p}{${key}}:l:*`);
-      await client.set(stateKey as string, value);
+      const request = { key: `spaced-${i}`, spec, cost: 1, ...(scored ? { adaptive: scored } : {}) };
+      await overwriteState(store, p, request, value);
       const denied = await store.consume(request);
       expect(denied, label).toMatchObject({ allowed: false, remaining: 0, multiplier: 1 });
       expect(denied.retryAfter, label).toBeGreaterThan(50_000);
@@ -169,11 +175,9 @@ describe('redis store: errors Redis answers for one call', () => {
     // denials (it must not fail every call of the client), one in the past is admitted and replaced.
     const ahead = (Date.now() + 60_000).toString(16);
     for (const [i, [value, allowed]] of ([[`0x${ahead}p0`, false], [`0x${ahead}.8p0|1795690000|29928166|tx`, false], ['0x1p40|1795690000|29928166|tx', true]] as const).entries()) {
-      const key = `hex-${i}`;
-      await store.consume({ key, spec, cost: 1, adaptive });
-      const [hexKey] = await client.keys(`${p}{${key}}:l:*`);
-      await client.set(hexKey as string, value);
-      for (let n = 0; n < 3; n++) expect((await store.consume({ key, spec, cost: 1, adaptive })).allowed, value).toBe(allowed);
+      const request = { key: `hex-${i}`, spec, cost: 1, adaptive };
+      await overwriteState(store, p, request, value);
+      for (let n = 0; n < 3; n++) expect((await store.consume(request)).allowed, value).toBe(allowed);
     }
     // A reply that reads as no number at all fails that call alone; Redis is not down.
     const evalsha = client.evalsha.bind(client);
