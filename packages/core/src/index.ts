@@ -18,6 +18,7 @@ export type {
   MaybePromise,
   Outcome,
   RateSpec,
+  RefundRequest,
   Reservation,
   SharedConfig,
   SlidingWindowSpec,

@@ -148,6 +148,18 @@ export interface ConsumeRequest {
   readonly adaptive?: AdaptiveConfig;
 }
 
+/** A refund: what an allowed consume took, and which decision took it. */
+export interface RefundRequest extends ConsumeRequest {
+  /**
+   * The `resetAt` of the allowed decision that took `cost`. Windows need it to give back to the
+   * window or log entry that took the cost rather than to one a later request of the same client
+   * took from in the meantime (any request whose consume and refund are not one synchronous step:
+   * a remote store, or limits in separate middlewares). Without it a window refund takes back
+   * from the current window or the newest log entries. See core's `refundStep`.
+   */
+  readonly takenResetAt?: number;
+}
+
 /** A store's decision: the algorithm's, plus the multiplier that was applied. */
 export interface StoreDecision extends Decision {
   /** The effective adaptive multiplier used (1 when `adaptive` was not given). */
@@ -183,8 +195,11 @@ export interface Store {
   readonly name: string;
   /** Reads the client's multiplier (if adaptive), scales the spec, runs the algorithm step, persists. */
   consume(request: ConsumeRequest): MaybePromise<StoreDecision>;
-  /** Gives back `cost` taken by an allowed consume (used when a later limit of the same request denies). */
-  refund(request: ConsumeRequest): MaybePromise<void>;
+  /**
+   * Gives back `cost` taken by an allowed consume (used when a later limit of the same request
+   * denies). Pass the decision's `resetAt` as `takenResetAt`: see {@link RefundRequest}.
+   */
+  refund(request: RefundRequest): MaybePromise<void>;
   /** Reserves `cost` of a rate spec: when may this call go? Denied (nothing taken) above `maxWaitMs`. */
   reserve(key: string, spec: RateSpec, cost: number, maxWaitMs: number): MaybePromise<Reservation>;
   /** Feeds a finished response into the client's adaptive score; returns the new effective multiplier. */

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { adaptiveConfig, reserveStep, scaleSpec } from '@micboard/limiter-core';
 import { ManualClock } from '@micboard/limiter-core/testing';
-import type { AdaptiveConfig, ConsumeRequest, LimitSpec, Outcome, RateSpec } from '@micboard/limiter-core';
+import type { AdaptiveConfig, ConsumeRequest, LimitSpec, Outcome, RateSpec, RefundRequest } from '@micboard/limiter-core';
 import {
   connectSharedRedis,
   createModelStore,
@@ -62,17 +62,30 @@ const step = fc.record({
     { weight: 1, arbitrary: fc.integer({ min: -500, max: -1 }) },
   ),
   refund: fc.nat(9).map((n) => n === 0),
+  // Now and then, before this step: a refund of an earlier admitted step (this many back among
+  // those not refunded yet), named by its decision's resetAt, with other steps come since.
+  refundEarlier: fc.oneof({ weight: 6, arbitrary: fc.constant(-1) }, { weight: 1, arbitrary: fc.nat(3) }),
 });
 
-async function runSequence(spec: LimitSpec, ops: readonly { key: number; cost: number; dt: number; refund: boolean }[]): Promise<void> {
+async function runSequence(
+  spec: LimitSpec,
+  ops: readonly { key: number; cost: number; dt: number; refund: boolean; refundEarlier: number }[],
+): Promise<void> {
   const clock = new ManualClock(START);
   const prefix = uniquePrefix('diff');
   const store = createRedisStore({ client, prefix, clock, onStoreError: 'throw', timeoutMs: 5000 });
   const memory = createMemoryStore({ clock, maxKeys: 1000 });
   const model = createModelStore(clock);
+  const earlier: RefundRequest[] = [];
   try {
     for (const op of ops) {
       clock.advance(op.dt);
+      if (op.refundEarlier >= 0 && earlier.length > 0) {
+        const refund = earlier.splice(Math.max(0, earlier.length - 1 - op.refundEarlier), 1)[0] as RefundRequest;
+        model.refund(refund);
+        await store.refund(refund);
+        memory.refund(refund);
+      }
       const request: ConsumeRequest = { key: `k${op.key}`, spec, cost: op.cost };
       const expected = model.consume(request);
       expect(await store.consume(request)).toEqual(expected);
@@ -81,6 +94,8 @@ async function runSequence(spec: LimitSpec, ops: readonly { key: number; cost: n
         model.refund(request);
         await store.refund(request);
         memory.refund(request);
+      } else if (expected.allowed) {
+        earlier.push({ ...request, takenResetAt: expected.resetAt });
       }
     }
   } finally {

@@ -43,14 +43,14 @@ describe('redis store scripts', () => {
   it('pins each script by its SHA1 (a changed script is a deliberate, reviewed change)', () => {
     expect(Object.fromEntries(Object.entries(SCRIPTS).map(([name, s]) => [name, s.sha]))).toMatchInlineSnapshot(`
       {
-        "approximateWindow": "35007c2f2128d595c7214c5fc2717f44df89f8c2",
+        "approximateWindow": "81758f09697d810e5e8b1214a858f4c10d553923",
         "bucket": "eb8bedc6d5939782e13bcdd11d58d8b508666910",
         "bucketConsume": "b2f688f27e4dc0b6445368532296eea51d0993b9",
         "configGet": "61fded42bd4c4d6265be38642a86db802a68396d",
         "configSet": "3aef1b3641d7f4fecc6fef599347c41e658352f5",
         "delete": "e7018adda557a0b444d7e813642594c07b659a4b",
-        "exactWindow": "914d296f6071127f74e45ce6a7a111d85992a472",
-        "fixedWindow": "01cfd9e3b63dcc9cced638dc68747aff89548b1a",
+        "exactWindow": "335d99f449834f67e3c8f2c4eca06f798c58c5ae",
+        "fixedWindow": "92323777febcb6d2f4f69daed8f9955a13b172c8",
         "read": "feedf0644d1e4ab4de251ce73019cbddacad21c6",
         "record": "35ee992c68af799339652c0edc05a9b7b2f66eb9",
         "snapshot": "cbd79b3fb73dd5efd5613ebe3d26ea0bc5021b9c",

@@ -6,6 +6,7 @@ import type {
   ConsumeRequest,
   LimitSpec,
   Outcome,
+  RefundRequest,
   StoreDecision,
 } from '@micboard/limiter-core';
 
@@ -15,7 +16,7 @@ import type {
  */
 export interface ModelStore {
   consume(request: ConsumeRequest): StoreDecision;
-  refund(request: ConsumeRequest): void;
+  refund(request: RefundRequest): void;
   record(key: string, outcome: Outcome, adaptive: AdaptiveConfig): number;
 }
 
@@ -38,7 +39,7 @@ export function createModelStore(clock: Clock): ModelStore {
     },
     refund(r) {
       const held = limits.get(id(r));
-      if (held) held.state = refundStep(held.spec, held.state, r.cost, clock.now());
+      if (held) held.state = refundStep(held.spec, held.state, r.cost, clock.now(), r.takenResetAt);
     },
     record(key, outcome, adaptive) {
       const now = clock.now();

@@ -15,6 +15,7 @@ import type {
   MaybePromise,
   Outcome,
   RateSpec,
+  RefundRequest,
   Store,
   StoreDecision,
 } from '@micboard/limiter-core';
@@ -71,6 +72,10 @@ export function expectSameDecision(got: StoreDecision, expected: StoreDecision):
   expect(rest).toEqual(eRest);
   expect(Math.abs(resetAt - eResetAt)).toBeLessThanOrEqual(1);
   expect(Math.abs(retryAfter - eRetryAfter)).toBeLessThanOrEqual(1);
+}
+
+function isWindow(spec: LimitSpec): boolean {
+  return spec.algorithm === 'fixed-window' || spec.algorithm === 'sliding-window';
 }
 
 /** The whole units a fresh limit admits at once. */
@@ -219,6 +224,64 @@ export function testStore(
       }
     });
 
+    describe("a refund named by its decision's resetAt gives back what that decision took, not a later one's", () => {
+      // Two requests of one client, B admitted after A; then A is refunded (a later limit of A's
+      // request denied it). Given A's resetAt, a window takes A's units back and keeps B's.
+      const untilNextWindow = (clock: ManualClock, windowMs: number, before: number): void => {
+        const into = ((clock.now() % windowMs) + windowMs) % windowMs;
+        clock.advance(windowMs - into - before);
+      };
+
+      it("exact window: the entry A was logged in, not B's newer one", async () => {
+        const { store, clock } = await setup();
+        const spec: LimitSpec = { algorithm: 'sliding-window', limit: 2, windowMs: 1000, precision: 'exact' };
+        const a = await store.consume({ key: 'k', spec, cost: 1 });
+        clock.advance(100);
+        expect((await store.consume({ key: 'k', spec, cost: 1 })).allowed).toBe(true);
+        await store.refund({ key: 'k', spec, cost: 1, takenResetAt: a.resetAt });
+        // A's entry would have left the window by now; B's is still in it.
+        clock.advance(950);
+        expect(await store.consume({ key: 'k', spec, cost: 1 })).toMatchObject({ allowed: true, remaining: 0 });
+        expect((await store.consume({ key: 'k', spec, cost: 1 })).allowed).toBe(false);
+      });
+
+      it("fixed window: A counted in a window that has ended; B's new window keeps its count", async () => {
+        const { store, clock } = await setup();
+        const spec: LimitSpec = { algorithm: 'fixed-window', limit: 2, windowMs: 1000 };
+        untilNextWindow(clock, 1000, 10);
+        const a = await store.consume({ key: 'k', spec, cost: 1 });
+        clock.advance(20);
+        expect((await store.consume({ key: 'k', spec, cost: 1 })).allowed).toBe(true);
+        await store.refund({ key: 'k', spec, cost: 1, takenResetAt: a.resetAt });
+        expect(await store.consume({ key: 'k', spec, cost: 1 })).toMatchObject({ allowed: true, remaining: 0 });
+        expect((await store.consume({ key: 'k', spec, cost: 1 })).allowed).toBe(false);
+      });
+
+      it("approximate window: A's units leave the previous window's count once B rolled it", async () => {
+        const { store, clock } = await setup();
+        const spec: LimitSpec = { algorithm: 'sliding-window', limit: 10, windowMs: 1000, precision: 'approximate' };
+        untilNextWindow(clock, 1000, 10);
+        const a = await store.consume({ key: 'k', spec, cost: 4 });
+        clock.advance(20);
+        // A still weighs 4 * 0.99 here.
+        expect((await store.consume({ key: 'k', spec, cost: 1 })).allowed).toBe(true);
+        await store.refund({ key: 'k', spec, cost: 4, takenResetAt: a.resetAt });
+        expect(await store.consume({ key: 'k', spec, cost: 9 })).toMatchObject({ allowed: true, remaining: 0 });
+      });
+
+      it('a takenResetAt that is not a finite number is refused, naming the option', async () => {
+        const { store } = await setup();
+        const spec = CONTRACT_SPECS['fixed-window'] as LimitSpec;
+        await store.consume({ key: 'k', spec, cost: 1 });
+        for (const bad of [Number.NaN, Infinity, '1000' as unknown as number]) {
+          await expect(async () => store.refund({ key: 'k', spec, cost: 1, takenResetAt: bad })).rejects.toMatchObject({
+            code: 'INVALID_OPTION',
+            option: 'takenResetAt',
+          });
+        }
+      });
+    });
+
     describe('reserve (rate specs)', () => {
       const spec: RateSpec = { algorithm: 'gcra', capacity: 1, refillPerSecond: 10, burst: 0 };
       it('spaces calls by the refill interval and refuses waits above maxWaitMs', async () => {
@@ -326,11 +389,14 @@ export function testStore(
 
     describe('differential: same decisions as core (model store)', () => {
       const adaptive = adaptiveConfig({ failureFactor: 0.7, successStep: 0.1, idleHalfLifeMs: 5000 });
-      // Refunds follow their consume at the same instant, as composed limits use them: the
-      // multiplier (and so the scaled spec) is then the one the consume used.
+      // Most refunds follow their consume at the same instant, as composed limits use them: the
+      // multiplier (and so the scaled spec) is then the one the consume used. 'refund-earlier'
+      // gives back a window's earlier decision, named by its resetAt, after other steps: a
+      // window's refund reads no multiplier, and a limit id of its own keeps its spec.
       type Op =
         | { kind: 'consume'; key: number; limit: number; cost: number; dt: number; adaptive: boolean; refund: boolean; mixed: boolean }
-        | { kind: 'record'; key: number; outcome: Outcome; dt: number };
+        | { kind: 'record'; key: number; outcome: Outcome; dt: number }
+        | { kind: 'refund-earlier'; back: number; dt: number };
       const op: fc.Arbitrary<Op> = fc.oneof(
         {
           weight: 6,
@@ -355,6 +421,14 @@ export function testStore(
             dt: fc.constantFrom(0, 10, 1000),
           }),
         },
+        {
+          weight: 2,
+          arbitrary: fc.record({
+            kind: fc.constant('refund-earlier' as const),
+            back: fc.nat(4),
+            dt: fc.constantFrom(0, 0, 1, 7, 333, 1000),
+          }),
+        },
       );
       const specs = Object.values(CONTRACT_SPECS);
 
@@ -363,9 +437,17 @@ export function testStore(
           fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 25 }), async (ops) => {
             const { store, clock } = await setup();
             const reference = createModelStore(clock);
+            const earlier: RefundRequest[] = [];
             try {
               for (const o of ops) {
                 clock.advance(o.dt);
+                if (o.kind === 'refund-earlier') {
+                  const refund = earlier.splice(Math.max(0, earlier.length - 1 - o.back), 1)[0];
+                  if (refund === undefined) continue;
+                  await store.refund(refund);
+                  reference.refund(refund);
+                  continue;
+                }
                 const key = `c${o.key}`;
                 if (o.kind === 'record') {
                   const got = await store.record(key, o.outcome, adaptive);
@@ -385,6 +467,8 @@ export function testStore(
                 if (o.refund && expected.allowed) {
                   await store.refund(request);
                   reference.refund(request);
+                } else if (expected.allowed && !o.mixed && isWindow(spec)) {
+                  earlier.push({ ...request, takenResetAt: expected.resetAt });
                 }
               }
             } finally {

@@ -120,18 +120,38 @@ function resetOf(state: ApproximateWindowState, windowMs: number, now: number): 
 }
 
 /**
- * Gives back `cost` counted in the state's current window, never below 0. A state whose window
- * has ended (`windowStart + W <= now`) is returned as is: the cost now sits in a window that
- * only decays.
+ * Gives back `cost`, never below 0.
+ *
+ * - With `takenResetAt` (the `resetAt` of the decision that took the cost, its window's start
+ *   plus `2W`): the count of the window that took it gives back, whether that is still the
+ *   state's current window (ended or not: its count becomes the next window's `previous`) or,
+ *   once a later request rolled the state on by one window, its `previous`. Anything else has no
+ *   count of that window left, and is returned as is.
+ * - Without it: the state's current window gives back. A state whose window has ended
+ *   (`windowStart + W <= now`) is returned as is.
  */
 export function approximateWindowRefund(
   state: ApproximateWindowState,
   spec: SlidingWindowSpec,
   cost: number,
   now: number,
+  takenResetAt?: number,
 ): ApproximateWindowState {
-  if (state.windowStart + spec.windowMs <= now || state.current <= 0) return state;
-  return { windowStart: state.windowStart, previous: state.previous, current: Math.max(0, state.current - cost) };
+  const { windowStart, previous, current } = state;
+  const windowMs = spec.windowMs;
+  if (takenResetAt === undefined) {
+    if (windowStart + windowMs <= now || current <= 0) return state;
+    return { windowStart, previous, current: Math.max(0, current - cost) };
+  }
+  // The same sum the step computed for the decision's resetAt, so an exact comparison holds.
+  if (windowStart + 2 * windowMs === takenResetAt) {
+    return current > 0 ? { windowStart, previous, current: Math.max(0, current - cost) } : state;
+  }
+  const taken = takenResetAt - 2 * windowMs;
+  if (previous > 0 && Math.round((windowStart - taken) / windowMs) === 1) {
+    return { windowStart, previous: Math.max(0, previous - cost), current };
+  }
+  return state;
 }
 
 /** Whether `value` has the shape of an {@link ApproximateWindowState}. */

@@ -104,16 +104,23 @@ export function exactWindowStep(
 }
 
 /**
- * Gives back `cost` units taken by an allowed step: expired entries are dropped as in a step,
- * then `cost` units are removed from the newest entries backwards (the newest entry is the
- * refunded request's own, or holds it merged with others admitted in the same ms); entries
- * that reach 0 are removed. Never below an empty log.
+ * Gives back `cost` units taken by an allowed step. Expired entries are dropped as in a step.
+ *
+ * - With `takenResetAt` (the `resetAt` of the decision that took them, that is its entry's time
+ *   plus `W`): the units come off that entry only, which may hold them merged with others admitted
+ *   in the same ms. Newer entries, taken by later requests in the meantime, are left alone; with
+ *   no such entry left (it expired, or the client was reset) nothing is given back.
+ * - Without it: `cost` units come off the newest entries backwards, which is right only when no
+ *   request took from the limit since.
+ *
+ * Entries that reach 0 are removed. Never below an empty log.
  */
 export function exactWindowRefund(
   state: ExactWindowState,
   spec: SlidingWindowSpec,
   cost: number,
   now: number,
+  takenResetAt?: number,
 ): ExactWindowState {
   const n = state.length;
   if (n === 0 || !(cost > 0)) return state;
@@ -122,6 +129,16 @@ export function exactWindowRefund(
   let first = 0;
   while (first < n && (state[first] as number) <= edge) first += 2;
   const log = state.slice(first);
+  if (takenResetAt !== undefined) {
+    // The same sum the step computed for the decision's resetAt, so an exact comparison holds.
+    let at = log.length - 2;
+    while (at >= 0 && (log[at] as number) + spec.windowMs !== takenResetAt) at -= 2;
+    if (at < 0) return log;
+    const held = log[at + 1] as number;
+    if (held > cost + EPSILON) log[at + 1] = held - cost;
+    else log.splice(at, 2);
+    return log;
+  }
   let left = cost;
   while (left > 0 && log.length > 0) {
     const held = log[log.length - 1] as number;

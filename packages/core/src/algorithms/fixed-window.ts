@@ -94,13 +94,19 @@ export function isFixedWindowState(value: unknown): value is FixedWindowState {
 /**
  * Gives back `cost` counted in the state's window, never below 0. A state whose window has
  * ended (`windowStart + W <= now`) counted nothing that still matters and is returned as is.
+ * With `takenResetAt` (the `resetAt` of the decision that took the cost) only the window that
+ * took it gives back: once a later request rolled the state into a new window, that window's
+ * count is not touched.
  */
 export function fixedWindowRefund(
   state: FixedWindowState,
   spec: FixedWindowSpec,
   cost: number,
   now: number,
+  takenResetAt?: number,
 ): FixedWindowState {
   if (state.windowStart + spec.windowMs <= now || state.count <= 0) return state;
+  // The same sum the step computed for the decision's resetAt, so an exact comparison holds.
+  if (takenResetAt !== undefined && state.windowStart + spec.windowMs !== takenResetAt) return state;
   return { windowStart: state.windowStart, count: Math.max(0, state.count - cost) };
 }

@@ -12,4 +12,4 @@ export type { ApproximateWindowState } from './approximate-window.js';
 export { fixedWindow, fixedWindowStep } from './fixed-window.js';
 export type { FixedWindowOptions, FixedWindowState } from './fixed-window.js';
 export { validateSpec, scaleSpec } from './specs.js';
-export { step, refundStep, reserveStep, inspect } from './step.js';
+export { step, refundStep, reserveStep, inspect, checkTakenResetAt } from './step.js';

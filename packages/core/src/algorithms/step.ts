@@ -16,6 +16,17 @@ function checkCost(cost: number): void {
 }
 
 /**
+ * Throws `INVALID_OPTION` unless `takenResetAt` (a refund's, see `RefundRequest`) is undefined or
+ * a finite number. Stores call it before anything else, so a bad value fails even for a client
+ * they hold nothing of.
+ */
+export function checkTakenResetAt(takenResetAt: unknown): void {
+  if (takenResetAt !== undefined && !Number.isFinite(takenResetAt)) {
+    throw invalidOption('takenResetAt', takenResetAt, 'a finite number: the resetAt of the decision that took the cost');
+  }
+}
+
+/**
  * Runs one step of any spec: the single entry point stores use. `state` is whatever the
  * previous step returned (or `undefined` for a new client); a state of another algorithm's
  * shape (the spec for this limit changed) counts as none.
@@ -51,13 +62,24 @@ export function step(spec: LimitSpec, state: unknown, cost: number, now: number)
 /**
  * Gives back `cost` taken by an allowed step (used when a later limit of the same request
  * denies), and returns the state to keep. Buckets: `tat -= cost * T`, never below `now` (a TAT
- * already at or below `now` is kept). Fixed and approximate windows: the current window's count
- * drops by `cost`, never below 0 (nothing when that window has ended). Exact windows: `cost`
- * units are removed from the newest log entries. Without a state of the spec's shape there is
- * nothing to give back and `state` is returned as is.
+ * already at or below `now` is kept); refunds there commute with later steps, so it does not
+ * matter which step took the cost. Windows do need to know:
+ *
+ * - Pass `takenResetAt`, the `resetAt` of the decision that took the cost. Then only what that
+ *   decision took gives back: the fixed window it counted in (nothing once a later request rolled
+ *   the state into a new window), the approximate window it counted in (its `current`, or its
+ *   `previous` after one roll), the exact log's entry it was logged in (not the newer entries of
+ *   requests admitted since).
+ * - Without it, a window refund assumes no step came between: fixed and approximate windows drop
+ *   the current window's count by `cost`, never below 0 (nothing when that window has ended);
+ *   exact windows remove `cost` units from the newest log entries.
+ *
+ * Without a state of the spec's shape there is nothing to give back and `state` is returned as
+ * is. Throws `INVALID_OPTION` for a bad cost or a `takenResetAt` that is not a finite number.
  */
-export function refundStep(spec: LimitSpec, state: unknown, cost: number, now: number): unknown {
+export function refundStep(spec: LimitSpec, state: unknown, cost: number, now: number, takenResetAt?: number): unknown {
   checkCost(cost);
+  checkTakenResetAt(takenResetAt);
   switch (spec.algorithm) {
     case 'token-bucket':
     case 'gcra': {
@@ -66,11 +88,11 @@ export function refundStep(spec: LimitSpec, state: unknown, cost: number, now: n
     }
     case 'sliding-window':
       if (spec.precision === 'approximate') {
-        return isApproximateWindowState(state) ? approximateWindowRefund(state, spec, cost, now) : state;
+        return isApproximateWindowState(state) ? approximateWindowRefund(state, spec, cost, now, takenResetAt) : state;
       }
-      return isExactWindowState(state) ? exactWindowRefund(state, spec, cost, now) : state;
+      return isExactWindowState(state) ? exactWindowRefund(state, spec, cost, now, takenResetAt) : state;
     case 'fixed-window':
-      return isFixedWindowState(state) ? fixedWindowRefund(state, spec, cost, now) : state;
+      return isFixedWindowState(state) ? fixedWindowRefund(state, spec, cost, now, takenResetAt) : state;
     default:
       throw unknownAlgorithm(spec);
   }

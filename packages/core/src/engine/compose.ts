@@ -22,16 +22,23 @@ export function consumeAll(store: Store, requests: readonly ConsumeRequest[]): M
     return chain(store.consume(request), (decision) => {
       decisions.push(decision);
       if (decision.allowed) return next(index + 1);
-      return chain(refundAll(store, requests, index), () => ({ allowed: false, decisions, deniedBy: index }));
+      return chain(refundAll(store, requests, decisions, index), () => ({ allowed: false, decisions, deniedBy: index }));
     });
   };
   return next(0);
 }
 
-function refundAll(store: Store, requests: readonly ConsumeRequest[], upTo: number): MaybePromise<void> {
+function refundAll(
+  store: Store,
+  requests: readonly ConsumeRequest[],
+  decisions: readonly StoreDecision[],
+  upTo: number,
+): MaybePromise<void> {
   const pending: PromiseLike<void>[] = [];
   for (let i = 0; i < upTo; i++) {
-    const refunded = store.refund(requests[i] as ConsumeRequest);
+    // Which decision took it: a window gives back to the window or entry that took the cost.
+    const takenResetAt = (decisions[i] as StoreDecision).resetAt;
+    const refunded = store.refund({ ...(requests[i] as ConsumeRequest), takenResetAt });
     // Any thenable, as chain() accepts: a promise library's promise is not instanceof Promise.
     if (isThenable(refunded)) pending.push(refunded);
   }

@@ -176,7 +176,7 @@ export function createHttpLimiter<R>(options: HttpLimiterOptions<R>): HttpLimite
         const consume = limiter.adaptive
           ? { key: result.key, spec: limiter.specFor(result), cost: result.cost, adaptive: limiter.adaptive }
           : { key: result.key, spec: limiter.specFor(result), cost: result.cost };
-        noteTaken(raw as object, store, consume);
+        noteTaken(raw as object, store, consume, decision.resetAt);
       }
       // An admitted request's response judges the client (our own 429 is judged below, once).
       return admitted(decision, storeNow(), userTypeHeader ? result.userType : undefined, undefined, limiter.adaptive ? result.key : undefined);

@@ -1,8 +1,10 @@
-import type { ConsumeRequest, MaybePromise, Store } from '../types.js';
+import type { ConsumeRequest, MaybePromise, RefundRequest, Store } from '../types.js';
 
 interface Entry {
   readonly store: Store;
   readonly request: ConsumeRequest;
+  /** The `resetAt` of the decision that took it (see RefundRequest). */
+  readonly takenResetAt: number;
 }
 
 // What each in-flight request has taken so far, across separate middlewares (the global one,
@@ -21,12 +23,15 @@ export function ledgerEnabled(): boolean {
   return enabled;
 }
 
-/** Notes that `request` took `consume` on `store` (an allowed consume), so a later denial can give it back. */
-export function noteTaken(raw: object, store: Store, request: ConsumeRequest): void {
+/**
+ * Notes that `request` took its cost on `store` (an allowed consume whose decision reset at
+ * `takenResetAt`), so a later denial can give it back.
+ */
+export function noteTaken(raw: object, store: Store, request: ConsumeRequest, takenResetAt: number): void {
   if (!enabled) return;
   const entries = taken.get(raw);
-  if (entries) entries.push({ store, request });
-  else taken.set(raw, [{ store, request }]);
+  if (entries) entries.push({ store, request, takenResetAt });
+  else taken.set(raw, [{ store, request, takenResetAt }]);
 }
 
 /** Gives back everything `raw` took earlier: a request denied by one limit does not use up the others. */
@@ -35,9 +40,12 @@ export function refundTaken(raw: object): MaybePromise<void> {
   if (!entries) return undefined;
   taken.delete(raw);
   const pending: Promise<void>[] = [];
-  for (const { store, request } of entries) {
+  for (const { store, request, takenResetAt } of entries) {
     try {
-      const refunded = store.refund(request);
+      // Other requests of the client may have taken from the same limits since (the middlewares
+      // in between may wait): the decision's resetAt says which window or entry to give back to.
+      const refund: RefundRequest = { ...request, takenResetAt };
+      const refunded = store.refund(refund);
       if (refunded instanceof Promise) pending.push(refunded.catch(() => undefined));
     } catch {
       // A failed refund only costs the client one unit it did not use; never fail the response for it.

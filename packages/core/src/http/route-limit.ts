@@ -238,7 +238,11 @@ export function createRouteLimit<R>(options: RouteLimitOptions<R>): RouteLimit<R
     }
     const now = storeNow();
     if (composed.allowed) {
-      if (ledgerEnabled()) for (const consume of consumes) noteTaken(raw as object, store, consume);
+      if (ledgerEnabled()) {
+        for (let i = 0; i < consumes.length; i++) {
+          noteTaken(raw as object, store, consumes[i] as ConsumeRequest, (composed.decisions[i] as StoreDecision).resetAt);
+        }
+      }
       // Show the tightest of the route's limits.
       let tightest = composed.decisions[0] as StoreDecision;
       let rule = rules[0] as CompiledRule<R>;

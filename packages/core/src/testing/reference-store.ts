@@ -10,6 +10,7 @@ import type {
   ConsumeRequest,
   Outcome,
   RateSpec,
+  RefundRequest,
   Reservation,
   SharedConfig,
   Store,
@@ -82,11 +83,11 @@ export function createReferenceStore(options: { clock?: Clock } = {}): Synchrono
       record.lastSeen = Math.max(record.lastSeen, now);
       return { ...result.decision, multiplier };
     },
-    refund(request: ConsumeRequest): void {
+    refund(request: RefundRequest): void {
       const record = clients.get(request.key);
       const held = record?.limits.get(request.limitId ?? 'default');
       if (!record || !held) return;
-      held.state = refundStep(held.spec, held.state, request.cost, clock.now());
+      held.state = refundStep(held.spec, held.state, request.cost, clock.now(), request.takenResetAt);
     },
     reserve(key: string, spec: RateSpec, cost: number, maxWaitMs: number): Reservation {
       const now = clock.now();

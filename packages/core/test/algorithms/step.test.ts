@@ -208,6 +208,48 @@ describe('refundStep', () => {
     );
   });
 
+  it("with takenResetAt, a window gives back what that decision took: as if it never came, whatever came after it", () => {
+    // A client's request A is admitted, then requests B1..Bk (all admitted), then A is refunded
+    // with its decision's resetAt. From then on the limit must answer as if only B1..Bk had come.
+    // Limits high enough that every B is admitted with A too; the history before A is anything.
+    const roomy = fc.oneof(windowSpec('exact'), windowSpec('approximate'), fixedSpec).map((spec) => ({ ...spec, limit: spec.limit * 20 }));
+    const later = fc.array(fc.record({ dt: forwardDt, cost: fc.integer({ min: 1, max: 8 }) }), { maxLength: 12 });
+    fc.assert(
+      fc.property(roomy, start, ops(anyDt, anyCost, 20), forwardDt, anyCost, later, forwardDt, (spec, t0, before, dtA, costA, bs, dtRefund) => {
+        const history = replay(run(spec), t0, before);
+        const last = history[history.length - 1] as Replayed<unknown>;
+        let t = last.t + dtA;
+        const a = step(spec, last.after, costA, t);
+        if (!a.decision.allowed) return;
+        let withA = a.state;
+        let withoutA = last.after;
+        for (const b of bs) {
+          t += b.dt;
+          const got = step(spec, withA, b.cost, t);
+          const alone = step(spec, withoutA, b.cost, t);
+          if (!got.decision.allowed || !alone.decision.allowed) return;
+          withA = got.state;
+          withoutA = alone.state;
+        }
+        t += dtRefund;
+        const refunded = refundStep(spec, frozen(withA), costA, t, a.decision.resetAt);
+        for (const dt of [0, 1, spec.windowMs / 2, spec.windowMs, spec.windowMs * 1.5, spec.windowMs * 2]) {
+          expect(inspect(spec, refunded, t + dt)).toEqual(inspect(spec, withoutA, t + dt));
+        }
+        // And a step that asks for the whole limit gets the same answer.
+        expect(step(spec, refunded, spec.limit, t).decision).toEqual(step(spec, withoutA, spec.limit, t).decision);
+      }),
+      RUNS,
+    );
+  });
+
+  it('a takenResetAt that is not a finite number is refused, naming the option', () => {
+    const exact = slidingWindow({ limit: 5, window: 1000 });
+    for (const bad of [Number.NaN, Infinity, -Infinity, '1000']) {
+      expect(code(() => refundStep(exact, [100, 1], 1, 200, bad as number))).toEqual({ option: 'takenResetAt', value: bad });
+    }
+  });
+
   it('buckets: tat -= cost * T, never below now, and a full bucket is left as it is', () => {
     const spec = gcra({ capacity: 10, refillPerSecond: 10 });
     expect(refundStep(spec, 5000, 2, 4000)).toBe(4800);

@@ -164,6 +164,26 @@ describe('createRouteLimit', () => {
     expect(loose?.[1].remaining).toBe(4);
   });
 
+  it("a later limit's denial gives back what the request took, not what another request of the client took since", async () => {
+    // Two route limits in separate middlewares. Request 1 passes the first, then request 2 passes
+    // both, then request 1 reaches the second and is denied: its refund must take its own entry
+    // out of the first limit's log (time T0), not request 2's newer one (T0 + 100).
+    const { store: base, clock } = setup();
+    const store = asyncStore(base);
+    const first = createRouteLimit<Raw>({ store, clock, max: 2, window: '1s', name: 'first' });
+    const second = createRouteLimit<Raw>({ store, clock, max: 1, window: '1m', name: 'second' });
+    const one = {};
+    const two = {};
+    expect(await first.check(one, req())).toMatchObject({ allowed: true });
+    clock.advance(100);
+    expect(await first.check(two, req())).toMatchObject({ allowed: true });
+    expect(await second.check(two, req())).toMatchObject({ allowed: true });
+    expect(await second.check(one, req())).toMatchObject({ allowed: false });
+    // Request 1's entry would have left the window by now; request 2's has not.
+    clock.advance(950);
+    expect((await first.check({}, req()))?.headers['X-RateLimit-Remaining']).toBe('0');
+  });
+
   it.each(['throw', 'reject'] as const)('a failing store (%s) fails open, or closed on request', async (mode) => {
     const { clock, logger } = setup();
     const events: DecisionEvent[] = [];

@@ -1,6 +1,7 @@
 import {
   EPSILON,
   TIME_EPSILON,
+  checkTakenResetAt,
   effectiveMultiplier,
   inspect,
   invalidOption,
@@ -23,6 +24,7 @@ import type {
   Logger,
   Outcome,
   RateSpec,
+  RefundRequest,
   Reservation,
   SharedConfig,
   Store,
@@ -60,7 +62,7 @@ export interface MemoryStoreOptions {
 export interface MemoryStore extends Store {
   readonly name: 'memory';
   consume(request: ConsumeRequest): StoreDecision;
-  refund(request: ConsumeRequest): void;
+  refund(request: RefundRequest): void;
   reserve(key: string, spec: RateSpec, cost: number, maxWaitMs: number): Reservation;
   record(key: string, outcome: Outcome, adaptive: AdaptiveConfig): number;
   get(key: string): ClientSnapshot | undefined;
@@ -552,9 +554,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       return consumeSlow(request);
     },
 
-    refund(request: ConsumeRequest): void {
+    refund(request: RefundRequest): void {
       const base = checkSpec(request.spec);
       checkCost(request.cost);
+      checkTakenResetAt(request.takenResetAt);
       const limitId = request.limitId ?? DEFAULT_LIMIT_ID;
       const held = heldOf(limitId, base);
       const slot = held?.table.index.get(request.key);
@@ -562,7 +565,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       const now = clock.now();
       const multiplier = request.adaptive === undefined ? 1 : multiplierOf(request.key, request.adaptive, now);
       const spec = scaleSpec(base, multiplier);
-      const state = refundStep(spec, stateOf(held, slot), request.cost, now);
+      const state = refundStep(spec, stateOf(held, slot), request.cost, now, request.takenResetAt);
       if (held.table.values) {
         held.table.values[slot] = state;
       } else {

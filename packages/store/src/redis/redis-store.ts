@@ -1,4 +1,4 @@
-import { DEFAULT_ADAPTIVE, LimiterError, adaptiveConfig, effectiveMultiplier, gcraStep, inspect, invalidOption, scaleSpec, silentLogger, validateSpec } from '@micboard/limiter-core';
+import { DEFAULT_ADAPTIVE, LimiterError, adaptiveConfig, checkTakenResetAt, effectiveMultiplier, gcraStep, inspect, invalidOption, scaleSpec, silentLogger, validateSpec } from '@micboard/limiter-core';
 import type {
   AdaptiveConfig,
   AdaptiveState,
@@ -9,6 +9,7 @@ import type {
   Logger,
   Outcome,
   RateSpec,
+  RefundRequest,
   Reservation,
   SharedConfig,
   Store,
@@ -1121,16 +1122,23 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       );
     },
 
-    refund(request: ConsumeRequest): Promise<void> {
+    refund(request: RefundRequest): Promise<void> {
       const spec = checkSpec(request.spec);
       checkCost(request.cost);
+      const taken = request.takenResetAt;
+      checkTakenResetAt(taken);
       const limitId = request.limitId ?? DEFAULT_LIMIT_ID;
-      // The refund reads the score (a scaled limit): noted outcomes are written first.
-      if (request.adaptive !== undefined && noted.size > 0) void flushNoted(request.key);
+      // A bucket's refund reads the score (a scaled rate): noted outcomes are written first. A
+      // window's gives back to the window or entry that took the cost, named by its resetAt (''
+      // when not given), and reads no score: the limit does not enter a window's refund.
+      const bucket = spec.algorithm === 'token-bucket' || spec.algorithm === 'gcra';
+      const scored = bucket && request.adaptive !== undefined;
+      if (scored && noted.size > 0) void flushNoted(request.key);
+      const args = scriptArgs('refund', request, spec, limitId, bucket ? undefined : taken === undefined ? '' : String(taken));
       return guarded(
         'refund',
         async () => {
-          await call('refund', scriptOf(spec), keysOf(request.key, limitId, request.adaptive !== undefined), scriptArgs('refund', request, spec, limitId));
+          await call('refund', scriptOf(spec), keysOf(request.key, limitId, scored), args);
         },
         async (error) => {
           if (mode === 'fallback') return fallbackStore().refund({ ...request, spec });

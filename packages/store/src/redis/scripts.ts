@@ -77,13 +77,15 @@ if ARGV[1] ~= '' then pad = 3600000 end`;
 /**
  * Shared head of the consume scripts, for an algorithm with `params` parameters.
  *
- * KEYS: 1 limit state, 2 client index, 3 adaptive score (only when the request is adaptive).
+ * KEYS: 1 limit state, 2 client index, 3 adaptive score (only when the request is adaptive and
+ * the step reads the multiplier: not a window's refund).
  * ARGV: 1 now in ms ('' = Redis TIME), 2 op ('consume' | 'refund' | 'reserve'), 3 cost,
  * 4 index field ('l:' .. limitId), 5 index value (the spec, for admin reads; the bucket gets
  * just the algorithm's name and builds the entry from the parameters), 6 the spec's tag
  * (a short hash of 5, so the bucket knows when the index holds another spec), 7.. the
- * algorithm's parameters; after them either maxWaitMs (reserve) or, only when the request is
- * adaptive, min, max, idleHalfLifeMs, longTermAfterMs, longTermMinRequests, longTermBonus.
+ * algorithm's parameters; after them either maxWaitMs (reserve), the resetAt of the decision
+ * that took the cost (a window's refund; '' when not given), or, only when KEYS[3] is sent,
+ * min, max, idleHalfLifeMs, longTermAfterMs, longTermMinRequests, longTermBonus.
  * Sending the adaptive slots only when they are used keeps a plain decision's request short.
  *
  * With time passed in (tests), TTLs, which Redis counts on its own clock, are padded by an hour
@@ -608,7 +610,10 @@ if st[1] and not (tonumber(st[1]) < start) then
   count = tonumber(st[2])
 end
 if op == 'refund' then
-  if st[1] and not (ws + window <= now or count <= 0) then
+  -- ARGV[9]: the resetAt of the decision that took the cost ('' = not given): only its window
+  -- gives back.
+  local taken = tonumber(ARGV[9] or '')
+  if st[1] and not (ws + window <= now or count <= 0) and (not taken or ws + window == taken) then
     redis.call('HSET', KEYS[1], 'c', f(math.max(0, count - cost)))
   end
   return { f(now) }
@@ -649,10 +654,19 @@ if foreign(st, type(st) == 'table' and st[1] and not st[2]) then st = { false, f
 -- Unreadable: none, and replaced (see the fixed window).
 if st[1] and not (finite(st[1]) and finite(st[2]) and finite(st[3])) then st = { false, false, false } end
 if op == 'refund' then
+  -- ARGV[9]: the resetAt of the decision that took the cost ('' = not given): the count of the
+  -- window that took it gives back, current or (rolled on once since) previous.
+  local taken = tonumber(ARGV[9] or '')
   if st[1] then
-    local sw, sc = tonumber(st[1]), tonumber(st[3])
-    if not (sw + window <= now or sc <= 0) then
-      redis.call('HSET', KEYS[1], 'c', f(math.max(0, sc - cost)))
+    local sw, sp, sc = tonumber(st[1]), tonumber(st[2]), tonumber(st[3])
+    if not taken then
+      if not (sw + window <= now or sc <= 0) then
+        redis.call('HSET', KEYS[1], 'c', f(math.max(0, sc - cost)))
+      end
+    elseif sw + 2 * window == taken then
+      if sc > 0 then redis.call('HSET', KEYS[1], 'c', f(math.max(0, sc - cost))) end
+    elseif sp > 0 and math.floor((sw - (taken - 2 * window)) / window + 0.5) == 1 then
+      redis.call('HSET', KEYS[1], 'p', f(math.max(0, sp - cost)))
     end
   end
   return { f(now) }
@@ -754,16 +768,29 @@ if op == 'refund' then
   -- Taking back a part of the only entry empties the set for a moment, and Redis then deletes the
   -- key with its TTL: the ZADD would make it anew with none. Keep the TTL the log had.
   local ttl = redis.call('PTTL', KEYS[1])
-  local left = cost
-  while left > 0 and n > 0 do
-    local held = costs[n]
-    redis.call('ZREM', KEYS[1], members[n])
-    if held > left + EPS then
-      redis.call('ZADD', KEYS[1], f(times[n]), entry(times[n], held - left))
-      break
+  -- ARGV[9]: the resetAt of the decision that took the cost ('' = not given). Given, the units
+  -- come off that decision's entry only (its time plus the window), not off newer entries of
+  -- requests admitted since; not given, off the newest entries.
+  local taken = tonumber(ARGV[9] or '')
+  if taken then
+    local i = n
+    while i > 0 and times[i] + window ~= taken do i = i - 1 end
+    if i > 0 then
+      redis.call('ZREM', KEYS[1], members[i])
+      if costs[i] > cost + EPS then redis.call('ZADD', KEYS[1], f(times[i]), entry(times[i], costs[i] - cost)) end
     end
-    left = left - held
-    n = n - 1
+  else
+    local left = cost
+    while left > 0 and n > 0 do
+      local held = costs[n]
+      redis.call('ZREM', KEYS[1], members[n])
+      if held > left + EPS then
+        redis.call('ZADD', KEYS[1], f(times[n]), entry(times[n], held - left))
+        break
+      end
+      left = left - held
+      n = n - 1
+    end
   end
   if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
   return { f(now) }
