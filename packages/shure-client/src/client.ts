@@ -10,7 +10,7 @@ import {
   systemClock,
   untilAborted,
 } from '@micboard/limiter-core';
-import type { Clock, Logger, RetryPolicyOptions, Sleep, Store, Throttle } from '@micboard/limiter-core';
+import type { Clock, Logger, RetryPolicy, RetryPolicyOptions, Sleep, Store, Throttle } from '@micboard/limiter-core';
 import { CircuitBreaker } from './circuit-breaker.js';
 import type { CircuitBreakerOptions, CircuitState } from './circuit-breaker.js';
 import {
@@ -42,6 +42,10 @@ import type {
   TransmitterData,
 } from './types.js';
 import { atLeast, integer, invalidOption } from './validate.js';
+
+/** The longest timer node keeps: a longer one fires after 1 ms. */
+const MAX_TIMER_MS = 2_147_483_647;
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
 /** Seed 1's per-method call rates, in calls per second. */
 export const DEFAULT_RATES: Readonly<Record<ShureMethod, number>> = Object.freeze({
@@ -202,13 +206,18 @@ export function createShureClient(options: ShureClientOptions): ShureClient {
     throw invalidOption('apiKey', options.apiKey, 'a string');
   }
   const timeoutMs = atLeast('timeoutMs', options.timeoutMs ?? 10_000, 1);
-  const policy = retryPolicy(options.retry ?? {});
-  const retryNonIdempotent = options.retryNonIdempotent ?? false;
+  // node fires a longer timer after 1 ms (with a warning on stderr): every request would time out.
+  if (timeoutMs > MAX_TIMER_MS) throw invalidOption('timeoutMs', timeoutMs, `a number of ms of at most ${MAX_TIMER_MS}`);
+  const policy = retryOptions(options.retry);
+  const retryNonIdempotent = boolean('retryNonIdempotent', options.retryNonIdempotent ?? false);
   const clock = options.clock ?? systemClock;
   const sleep = options.sleep ?? defaultSleep;
-  const random = options.random ?? Math.random;
+  const random = fn('random', options.random ?? Math.random, 'a function returning numbers in [0, 1)');
   const logger = options.logger ?? silentLogger;
-  const onError = options.onError;
+  if (typeof logger !== 'object' || logger === null || !LOG_LEVELS.every((level) => typeof logger[level] === 'function')) {
+    throw invalidOption('logger', logger, `a logger with ${LOG_LEVELS.join(', ')} methods`);
+  }
+  const onError = options.onError === undefined ? undefined : fn('onError', options.onError, 'a function of the failure');
   const maxPages = integer('maxPages', options.maxPages ?? 100, 1);
   const cacheTtlMs = atLeast('cacheTtlMs', options.cacheTtlMs ?? 30_000, 0);
   const cacheMaxEntries = integer('cacheMaxEntries', options.cacheMaxEntries ?? 1_000, 1);
@@ -222,8 +231,11 @@ export function createShureClient(options: ShureClientOptions): ShureClient {
     throw invalidOption('tls', options.tls, 'absent when fetch is given (configure TLS in your fetch)');
   }
   const rates = { ...DEFAULT_RATES };
+  if (options.rates !== undefined && (typeof options.rates !== 'object' || options.rates === null || Array.isArray(options.rates))) {
+    throw invalidOption('rates', options.rates, 'an object of calls per second by method name');
+  }
   for (const [method, rate] of Object.entries(options.rates ?? {})) {
-    if (!(method in DEFAULT_RATES)) throw invalidOption(`rates.${method}`, rate, `a rate for one of ${Object.keys(DEFAULT_RATES).join(', ')}`);
+    if (!Object.hasOwn(DEFAULT_RATES, method)) throw invalidOption(`rates.${method}`, rate, `a rate for one of ${Object.keys(DEFAULT_RATES).join(', ')}`);
     if (typeof rate !== 'number' || !Number.isFinite(rate) || rate <= 0) {
       throw invalidOption(`rates.${method}`, rate, 'a number of calls per second greater than 0');
     }
@@ -236,8 +248,8 @@ export function createShureClient(options: ShureClientOptions): ShureClient {
   if (options.tls?.allowSelfSigned === true) {
     logger.warn({ baseUrl }, 'TLS certificate checks are off (tls.allowSelfSigned): prefer tls.ca');
   }
-  const breaker = options.breaker === false ? undefined : new CircuitBreaker(options.breaker ?? {}, clock);
-  const budget = options.retryBudget === false ? undefined : new RetryBudget(options.retryBudget ?? {}, clock);
+  const breaker = options.breaker === false ? undefined : new CircuitBreaker(objectOrFalse('breaker', options.breaker), clock);
+  const budget = options.retryBudget === false ? undefined : new RetryBudget(objectOrFalse('retryBudget', options.retryBudget), clock);
   const cache = new ResponseCache(cacheTtlMs, cacheMaxEntries, clock);
   const throttles = new Map<ShureMethod, Throttle>();
   for (const method of Object.keys(rates) as ShureMethod[]) {
@@ -256,6 +268,8 @@ export function createShureClient(options: ShureClientOptions): ShureClient {
     );
   }
   const pollers = new Set<Poller>();
+  // Settles when every discoverDevices call made so far has (see there).
+  let discoverTail: Promise<void> = Promise.resolve();
   let closed = false;
   // Aborted by close(): every call's signal follows it, so no wait or request outlives the client.
   // Its reason is this object, which no caller's signal can carry: that is how `closed` is told from `aborted`.
@@ -389,8 +403,10 @@ export function createShureClient(options: ShureClientOptions): ShureClient {
         return stopped(signal, method, request, { attempts, cause: outcome.cause });
       }
       const status = outcome.kind === 'response' ? outcome.response.status : undefined;
-      const serverUnwell = status === undefined || status >= 500;
-      if (serverUnwell) breaker?.failure();
+      // A 429 says nothing of the server's health: it neither closes the circuit (a probe answered
+      // 429 must not send every caller back at once) nor counts as a failure.
+      if (status === 429) breaker?.release(probe);
+      else if (status === undefined || status >= 500) breaker?.failure();
       else breaker?.success();
 
       if (status !== undefined && status >= 200 && status < 300 && outcome.kind === 'response') {
@@ -524,8 +540,11 @@ export function createShureClient(options: ShureClientOptions): ShureClient {
           if (!result.ok) return result;
           devices.push(...result.value.devices);
           cursor = result.value.next;
-          // A server repeating a cursor would page forever.
-          if (cursor === undefined || seen.has(cursor)) return { ok: true, value: devices };
+          if (cursor === undefined) return { ok: true, value: devices };
+          // A server repeating a cursor would page forever, and its pages repeat devices.
+          if (seen.has(cursor)) {
+            return failure('invalid-response', 'getDevices', `GET ${path}`, { message: `GET ${path}: the server repeated the page cursor ${JSON.stringify(cursor)}` });
+          }
           seen.add(cursor);
         }
         return failure('invalid-response', 'getDevices', `GET ${path}`, { message: `GET ${path}: more than ${maxPages} pages` });
@@ -578,30 +597,58 @@ export function createShureClient(options: ShureClientOptions): ShureClient {
         throw invalidOption('ips', ips, 'a non-empty array of IP address strings');
       }
       const path = `${API}/config/discovery/ips`;
-      return call('discoverDevices', `PUT ${path}`, { ...(callOptions.signal ? { signal: callOptions.signal } : {}) }, undefined, async (signal) => {
-        const current = await send('discoverDevices', signal, get(path, parseIps));
-        if (!current.ok) return current;
-        const merged = [...new Set([...current.value, ...ips.map((ip) => ip.trim())])];
-        if (merged.length === current.value.length) return { ok: true, value: merged };
-        const put = await send('discoverDevices', signal, {
-          verb: 'PUT',
-          path,
-          body: { ips: merged },
-          idempotent: true,
-          parse: (body) => (body === undefined ? merged : parseIps(body)),
-        });
-        // New IPs bring new devices: the cached device list is stale.
-        if (put.ok) cache.invalidate('getDevices');
-        return put;
+      const wanted = ips.map((ip) => ip.trim());
+      // One read-merge-write at a time: a second call's GET must see the first call's PUT, or its
+      // PUT would drop the first call's IPs. A call waits for the one before it to settle, then
+      // for its rate slot. (Another process writing the list can still race.)
+      const previous = discoverTail;
+      let release = (): void => {};
+      const settled = new Promise<void>((resolve) => {
+        release = resolve;
       });
+      // The next call waits for this one and, should this one stop waiting early (aborted), for
+      // the ones before it too.
+      discoverTail = previous.then(() => settled);
+      try {
+        // An abort while waiting is answered by call(), which sees the signal aborted. close()
+        // settles every call under way, so the one before this settles too.
+        await (callOptions.signal === undefined ? previous : untilAborted(previous, callOptions.signal).catch(() => {}));
+        return await call('discoverDevices', `PUT ${path}`, { ...(callOptions.signal ? { signal: callOptions.signal } : {}) }, undefined, async (signal) => {
+          const current = await send('discoverDevices', signal, get(path, parseIps));
+          if (!current.ok) return current;
+          const known = new Set(current.value);
+          const merged = [...new Set([...current.value, ...wanted])];
+          if (wanted.every((ip) => known.has(ip))) return { ok: true, value: merged };
+          const put = await send('discoverDevices', signal, {
+            verb: 'PUT',
+            path,
+            body: { ips: merged },
+            idempotent: true,
+            parse: (body) => (body === undefined ? merged : parseIps(body)),
+          });
+          // New IPs bring new devices: the cached device list is stale.
+          if (put.ok) cache.invalidate('getDevices');
+          return put;
+        });
+      } finally {
+        release();
+      }
     },
     async request(raw) {
       if (typeof raw?.path !== 'string' || !raw.path.startsWith('/')) throw invalidOption('path', raw?.path, "a path starting with '/'");
+      if (raw.method !== undefined && (typeof raw.method !== 'string' || !/^[A-Za-z]+$/.test(raw.method))) {
+        throw invalidOption('method', raw.method, "an HTTP method such as 'GET' or 'POST'");
+      }
+      if (raw.idempotent !== undefined) boolean('idempotent', raw.idempotent);
       const verb = (raw.method ?? 'GET').toUpperCase();
       const idempotent = raw.idempotent ?? isIdempotentMethod(verb);
-      return call('request', `${verb} ${raw.path}`, raw.signal ? { signal: raw.signal } : {}, undefined, (signal) =>
+      const result = await call('request', `${verb} ${raw.path}`, raw.signal ? { signal: raw.signal } : {}, undefined, (signal) =>
         send('request', signal, { verb, path: raw.path, body: raw.body, idempotent, parse: (body) => body }),
       );
+      // A write this client cannot read the meaning of (a rename, a discovery change) may make any
+      // cached answer stale: drop them all. It may also have gone through and failed after.
+      if (verb !== 'GET' && verb !== 'HEAD' && verb !== 'OPTIONS') cache.invalidate();
+      return result;
     },
   };
 
@@ -648,5 +695,43 @@ function normaliseBaseUrl(value: unknown): string {
   if (typeof value !== 'string' || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.search !== '' || url.hash !== '') {
     throw invalidOption('baseUrl', value, "an absolute http(s) URL such as 'https://10.0.0.5:10000'");
   }
-  return url.origin + url.pathname.replace(/\/+$/, '');
+  // Every path starts with /api/v1: a base URL with a path (often that very /api/v1) would double
+  // it and make every call `not-found`. Credentials in a URL would be dropped: use apiKey.
+  if (url.pathname !== '/' || url.username !== '' || url.password !== '') {
+    throw invalidOption('baseUrl', value, "the server's origin only, such as 'https://10.0.0.5:10000' (no path, no credentials; /api/v1 is added)");
+  }
+  return url.origin;
+}
+
+/** Throws `INVALID_OPTION` unless `value` is a boolean. */
+function boolean(option: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw invalidOption(option, value, 'true or false');
+  return value;
+}
+
+function fn<F>(option: string, value: F, expected: string): F {
+  if (typeof value !== 'function') throw invalidOption(option, value, expected);
+  return value;
+}
+
+/** An options object of a part that `false` turns off; undefined is its defaults. */
+function objectOrFalse<T extends object>(option: string, value: T | false | undefined): T {
+  if (value === undefined) return {} as T;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw invalidOption(option, value, 'an options object, or false to turn it off');
+  }
+  return value;
+}
+
+/** core's retryPolicy, its errors naming the option as `retry.<name>`. */
+function retryOptions(options: RetryPolicyOptions | undefined): RetryPolicy {
+  try {
+    return retryPolicy(options ?? {});
+  } catch (error) {
+    if (!(error instanceof LimiterError) || error.code !== 'INVALID_OPTION') throw error;
+    // The message starts with the option's name: `<option> must be ...`.
+    const named = error.option ?? '';
+    const option = named === 'options' ? 'retry' : `retry.${named}`;
+    throw new LimiterError('INVALID_OPTION', option + error.message.slice(named.length), { option, value: error.value });
+  }
 }

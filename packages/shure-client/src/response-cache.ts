@@ -5,13 +5,16 @@ interface InFlight<T> {
   readonly promise: Promise<ShureResult<T>>;
   readonly controller: AbortController;
   waiters: number;
+  /** Invalidated while running: its answer may predate a write, so it is neither cached nor joined. */
+  stale: boolean;
 }
 
 /**
  * Successful answers kept for `ttlMs`, and in-flight de-duplication: callers asking for the same
  * key while a request runs share it. The shared request is aborted only when every caller waiting
  * on it has aborted, so one impatient caller cannot cancel another's answer. Failures are never
- * cached. At most `maxEntries` answers are kept (oldest written first out).
+ * cached. At most `maxEntries` answers are kept (oldest written first out). A request that
+ * rejects (a bug, or a throwing logger) rejects every caller waiting on it.
  */
 export class ResponseCache {
   readonly #ttlMs: number;
@@ -50,22 +53,34 @@ export class ResponseCache {
     let flight = this.#inFlight.get(key) as InFlight<T> | undefined;
     if (flight === undefined) {
       const controller = new AbortController();
+      const done = (): void => {
+        if (this.#inFlight.get(key) === created) this.#inFlight.delete(key);
+      };
       const created: InFlight<T> = {
         controller,
         waiters: 0,
-        promise: produce(controller.signal).then((result) => {
-          if (this.#inFlight.get(key) === created) this.#inFlight.delete(key);
-          if (result.ok && this.#ttlMs > 0 && !controller.signal.aborted) this.#store(key, result.value);
-          return result;
-        }),
+        stale: false,
+        promise: produce(controller.signal).then(
+          (result) => {
+            done();
+            if (result.ok && this.#ttlMs > 0 && !controller.signal.aborted && !created.stale) this.#store(key, result.value);
+            return result;
+          },
+          (error: unknown) => {
+            done();
+            throw error;
+          },
+        ),
       };
+      // Its callers get the rejection; with none left (all aborted), it must not go unhandled.
+      created.promise.catch(() => {});
       flight = created;
       this.#inFlight.set(key, flight as InFlight<unknown>);
     }
     const shared = flight;
     shared.waiters++;
     if (signal === undefined) return shared.promise;
-    return new Promise<ShureResult<T>>((resolve) => {
+    return new Promise<ShureResult<T>>((resolve, reject) => {
       const onAbort = (): void => {
         shared.waiters--;
         if (shared.waiters === 0) {
@@ -76,16 +91,31 @@ export class ResponseCache {
         resolve(aborted());
       };
       signal.addEventListener('abort', onAbort, { once: true });
-      void shared.promise.then((result) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(result);
-      });
+      shared.promise.then(
+        (result) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(result);
+        },
+        (error: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      );
     });
   }
 
-  /** Forgets cached answers whose key starts with `prefix` (all with none). Running requests are not touched. */
+  /**
+   * Forgets cached answers whose key starts with `prefix` (all with none). Requests of those keys
+   * still running may have been answered before the change that makes the caller invalidate: their
+   * callers get their answer, but it is not cached, and later callers start a new request.
+   */
   invalidate(prefix = ''): void {
     for (const key of this.#values.keys()) if (key.startsWith(prefix)) this.#values.delete(key);
+    for (const [key, flight] of this.#inFlight) {
+      if (!key.startsWith(prefix)) continue;
+      flight.stale = true;
+      this.#inFlight.delete(key);
+    }
   }
 
   #store(key: string, value: unknown): void {

@@ -123,7 +123,19 @@ describe('typed methods against the mock', () => {
       [() => createShureClient({ baseUrl: 'not a url' }), 'baseUrl'],
       [() => createShureClient({ baseUrl: 'http://x', timeoutMs: 0 }), 'timeoutMs'],
       [() => createShureClient({ baseUrl: 'http://x', rates: { getDevices: 0 } }), 'rates.getDevices'],
-      [() => createShureClient({ baseUrl: 'http://x', retry: { retries: -1 } }), 'retries'],
+      [() => createShureClient({ baseUrl: 'http://x', retry: { retries: -1 } }), 'retry.retries'],
+      [() => createShureClient({ baseUrl: 'http://x', retry: 5 as never }), 'retry'],
+      [() => createShureClient({ baseUrl: 'http://x/api/v1' }), 'baseUrl'],
+      [() => createShureClient({ baseUrl: 'http://user:secret@x' }), 'baseUrl'],
+      [() => createShureClient({ baseUrl: 'http://x', timeoutMs: 2 ** 31 }), 'timeoutMs'],
+      [() => createShureClient({ baseUrl: 'http://x', retryNonIdempotent: 'yes' as never }), 'retryNonIdempotent'],
+      [() => createShureClient({ baseUrl: 'http://x', random: 0.5 as never }), 'random'],
+      [() => createShureClient({ baseUrl: 'http://x', logger: {} as never }), 'logger'],
+      [() => createShureClient({ baseUrl: 'http://x', onError: 'x' as never }), 'onError'],
+      [() => createShureClient({ baseUrl: 'http://x', rates: 5 as never }), 'rates'],
+      [() => createShureClient({ baseUrl: 'http://x', rates: { toString: 1 } as never }), 'rates.toString'],
+      [() => createShureClient({ baseUrl: 'http://x', breaker: 'off' as never }), 'breaker'],
+      [() => createShureClient({ baseUrl: 'http://x', retryBudget: true as never }), 'retryBudget'],
       [() => createShureClient({ baseUrl: 'http://x', breaker: { failureThreshold: 0 } }), 'breaker.failureThreshold'],
       [() => createShureClient({ baseUrl: 'http://x', retryBudget: { ratio: -1 } }), 'retryBudget.ratio'],
       [() => createShureClient({ baseUrl: 'http://x', fetch: globalThis.fetch, tls: { allowSelfSigned: true } }), 'tls'],
@@ -138,9 +150,14 @@ describe('typed methods against the mock', () => {
       expect(thrown, option).toBeInstanceOf(LimiterError);
       expect((thrown as LimiterError).option).toBe(option);
     }
+    expect(() => createShureClient({ baseUrl: 'http://x', retry: { retries: -1 } })).toThrow(/^retry\.retries must be/);
+    // A trailing slash is still just the origin.
+    expect(createShureClient({ baseUrl: 'http://x:8080/' }).baseUrl).toBe('http://x:8080');
     const ok = createShureClient({ baseUrl: 'http://x' });
     await expect(ok.getDevice('')).rejects.toThrow(/deviceId/);
     await expect(ok.results.discoverDevices([])).rejects.toThrow(/ips/);
+    await expect(ok.results.request({ path: '/api/v1/x', method: 123 as never })).rejects.toMatchObject({ option: 'method' });
+    await expect(ok.results.request({ path: '/api/v1/x', method: 'POST', idempotent: 'true' as never })).rejects.toMatchObject({ option: 'idempotent' });
     await ok.close();
   });
 });
