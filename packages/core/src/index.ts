@@ -2,7 +2,7 @@ export { systemClock } from './clock.js';
 export type { Clock } from './clock.js';
 export { LimiterError, invalidOption } from './errors.js';
 export type { LimiterErrorCode } from './errors.js';
-export { silentLogger } from './logger.js';
+export { checkLogger, silentLogger } from './logger.js';
 export type { Logger } from './logger.js';
 export { toMs } from './duration.js';
 export type { Duration } from './duration.js';

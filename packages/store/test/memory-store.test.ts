@@ -306,3 +306,9 @@ describe('memory store', () => {
     expect(store.list().clients.map((c) => c.key)).toEqual(['x']);
   });
 });
+
+describe('memory store: options it cannot work with are refused', () => {
+  it('a logger without its methods', () => {
+    expect(() => createMemoryStore({ logger: { info() {}, warn() {} } as never })).toThrow(/^logger must be/);
+  });
+});

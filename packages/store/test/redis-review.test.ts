@@ -10,6 +10,7 @@ import type { RateSpec } from '@micboard/limiter-core';
 import { createRedisStore } from '@micboard/limiter-store/redis';
 import { useSharedRedis } from './fixtures/shared-redis.js';
 import { Deadlines } from '../src/redis/guard.js';
+import { SCRIPTS } from '../src/redis/scripts.js';
 import { ManualClock } from '@micboard/limiter-core/testing';
 
 let client: Redis;
@@ -228,5 +229,69 @@ describe('redis store: bucket states written by the previous store format', () =
     expect(view?.limits['default']?.limit).toBe(10);
     // Idle for two hours: an hour's cleanup takes it.
     expect(await store.cleanup(3_600_000)).toBe(1);
+  });
+});
+
+describe('redis store: a caller mistake is not an outage', () => {
+  it('a bad adaptive config or key fails that call and leaves Redis up for everyone', async () => {
+    const store = createRedisStore({ client, prefix: prefix(), onStoreError: 'fail-closed' });
+    const spec: RateSpec = { algorithm: 'token-bucket', capacity: 10, refillPerSecond: 1, burst: 0 };
+    await expect(async () => store.record('bad', 'success', null as never)).rejects.toMatchObject({ option: 'adaptive' });
+    await expect(async () => store.consume({ key: 'bad', spec, cost: 1, adaptive: 1 as never })).rejects.toMatchObject({ option: 'adaptive' });
+    await expect(async () => store.consume({ key: 42 as never, spec, cost: 1 })).rejects.toMatchObject({ option: 'key' });
+    expect(store.degraded).toBe(false);
+    expect((await store.consume({ key: 'someone-else', spec, cost: 1 })).allowed).toBe(true);
+    await store.close();
+  });
+});
+
+describe('redis store: the blocked cache and refunds', () => {
+  it('a refund lifts a cached denial of that limit: the next request asks Redis again', async () => {
+    const clock = new ManualClock(1_700_000_000_000);
+    const store = createRedisStore({ client, prefix: prefix(), onStoreError: 'throw', blockedCache: true, clock });
+    const spec = { algorithm: 'fixed-window', limit: 1, windowMs: 60_000 } as const;
+    const taken = await store.consume({ key: 'k', spec, cost: 1 });
+    expect((await store.consume({ key: 'k', spec, cost: 1 })).allowed).toBe(false);
+    await store.refund({ key: 'k', spec, cost: 1, takenResetAt: taken.resetAt });
+    expect((await store.consume({ key: 'k', spec, cost: 1 })).allowed).toBe(true);
+    await store.close();
+  });
+});
+
+describe('redis store: options a store cannot work with are refused', () => {
+  it('scoreTtlMs past what a script writes as an integer TTL, and a logger without its methods', () => {
+    expect(() => createRedisStore({ client, scoreTtlMs: 1e17 })).toThrow(/^scoreTtlMs must be at most/);
+    expect(() => createRedisStore({ client, logger: { info() {}, warn() {} } as never })).toThrow(/^logger must be/);
+  });
+});
+
+describe('redis store: reset and cleanup against a limit first used while they run', () => {
+  it("a limit another instance first uses between reset()'s index read and its delete goes too", async () => {
+    const p = prefix();
+    const other = createRedisStore({ client, prefix: p, onStoreError: 'throw' });
+    const spec: RateSpec = { algorithm: 'token-bucket', capacity: 2, refillPerSecond: 0.01, burst: 0 };
+    let hook: (() => unknown) | undefined;
+    const forward = (name: 'eval' | 'evalsha') => (...args: unknown[]) => (client[name] as (...a: unknown[]) => Promise<unknown>)(...args);
+    const wrapped = {
+      isCluster: false as const,
+      options: { enableOfflineQueue: false, maxRetriesPerRequest: 1, autoResendUnfulfilledCommands: false },
+      scan: (...args: unknown[]) => (client.scan as (...a: unknown[]) => Promise<unknown>)(...args),
+      eval: forward('eval'),
+      evalsha: async (...args: unknown[]) => {
+        if (args[0] === SCRIPTS.delete.sha && hook !== undefined) {
+          const run = hook;
+          hook = undefined;
+          await run();
+        }
+        return forward('evalsha')(...args);
+      },
+    } as never;
+    const admin = createRedisStore({ client: wrapped, prefix: p, onStoreError: 'throw' });
+    await other.consume({ key: 'c', spec, cost: 1 });
+    hook = () => other.consume({ key: 'c', spec, cost: 2, limitId: 'login' });
+    expect(await admin.reset('c')).toBe(true);
+    expect(await client.keys(`${p}*`)).toEqual([]);
+    expect((await other.consume({ key: 'c', spec, cost: 2, limitId: 'login' })).allowed).toBe(true);
+    await Promise.all([admin.close(), other.close()]);
   });
 });

@@ -48,7 +48,7 @@ describe('redis store scripts', () => {
         "bucketConsume": "b2f688f27e4dc0b6445368532296eea51d0993b9",
         "configGet": "61fded42bd4c4d6265be38642a86db802a68396d",
         "configSet": "3aef1b3641d7f4fecc6fef599347c41e658352f5",
-        "delete": "e7018adda557a0b444d7e813642594c07b659a4b",
+        "delete": "48991b1415fbc87567ca7f4d63b9863f146363dc",
         "exactWindow": "335d99f449834f67e3c8f2c4eca06f798c58c5ae",
         "fixedWindow": "92323777febcb6d2f4f69daed8f9955a13b172c8",
         "read": "feedf0644d1e4ab4de251ce73019cbddacad21c6",

@@ -282,6 +282,38 @@ export function testStore(
       });
     });
 
+    describe('bad input fails its own call and writes nothing', () => {
+      const spec = CONTRACT_SPECS['token-bucket'] as LimitSpec;
+      const window = CONTRACT_SPECS['sliding-window exact'] as LimitSpec;
+      // A partial config is adaptiveConfig's input, not its output: a store that used it would
+      // compute a NaN multiplier or fail its script call.
+      const partial = { min: 0.5, max: 2 } as unknown as AdaptiveConfig;
+      const fails = async (call: () => unknown, option: RegExp): Promise<void> => {
+        await expect(async () => call()).rejects.toMatchObject({ code: 'INVALID_OPTION', option: expect.stringMatching(option) });
+      };
+
+      it('an adaptive config that is partial or not an object is refused, naming it', async () => {
+        const { store } = await setup();
+        for (const bad of [partial, null, 1, 'x']) {
+          await fails(() => store.record('k', 'failure', bad as AdaptiveConfig), /^adaptive/);
+          await fails(() => store.consume({ key: 'k', spec, cost: 1, adaptive: bad as AdaptiveConfig }), /^adaptive/);
+          await fails(() => store.consume({ key: 'k', spec: window, cost: 1, adaptive: bad as AdaptiveConfig }), /^adaptive/);
+          await fails(() => store.refund({ key: 'k', spec, cost: 1, adaptive: bad as AdaptiveConfig }), /^adaptive/);
+        }
+        await fails(() => store.record('k', 'failure', partial), /^adaptive\.successStep$/);
+        // Nothing was written: the client is as new, and its next decisions are whole numbers.
+        expect(await store.get('k')).toBeUndefined();
+        const full = adaptiveConfig();
+        expect(await store.consume({ key: 'k', spec, cost: 1, adaptive: full })).toMatchObject({ allowed: true, multiplier: 1 });
+      });
+
+      it('an outcome that is not success, failure or neutral is refused', async () => {
+        const { store } = await setup();
+        await fails(() => store.record('k', 'bogus' as Outcome, adaptiveConfig()), /^outcome$/);
+        expect(await store.get('k')).toBeUndefined();
+      });
+    });
+
     describe('reserve (rate specs)', () => {
       const spec: RateSpec = { algorithm: 'gcra', capacity: 1, refillPerSecond: 10, burst: 0 };
       it('spaces calls by the refill interval and refuses waits above maxWaitMs', async () => {

@@ -89,6 +89,30 @@ export function adaptiveConfig(partial: Partial<AdaptiveConfig> = {}, option = '
   });
 }
 
+// Objects checkAdaptiveConfig has passed, by identity: stores see the same few configs on every call.
+const complete = new WeakSet<object>();
+
+/**
+ * Throws `INVALID_OPTION` unless `value` is a complete adaptive config: every field present and
+ * valid, as {@link adaptiveConfig} returns one. Stores call it on every call that carries a
+ * config, before anything else: a partial object (adaptiveConfig's input, not its output) would
+ * write a NaN score or fail the store's call far from the mistake. A checked object is
+ * remembered, so the same object costs one `WeakSet` lookup after the first call.
+ */
+export function checkAdaptiveConfig(value: unknown, option = 'adaptive'): AdaptiveConfig {
+  if (typeof value !== 'object' || value === null) throw invalidOption(option, value, 'a complete adaptive config (adaptiveConfig() returns one)');
+  if (complete.has(value)) return value as AdaptiveConfig;
+  // Validates every field that is there, naming it.
+  const full = adaptiveConfig(value as Partial<AdaptiveConfig>, option);
+  for (const field of Object.keys(full) as (keyof AdaptiveConfig)[]) {
+    if ((value as Partial<AdaptiveConfig>)[field] === undefined) {
+      throw invalidOption(`${option}.${field}`, undefined, 'set: pass a complete config, as adaptiveConfig() returns');
+    }
+  }
+  complete.add(value as object);
+  return value as AdaptiveConfig;
+}
+
 /**
  * How a finished response counts for the client's score:
  * - `status >= 500`: `'neutral'` — the server's fault never penalises the client (checked first);

@@ -1,4 +1,4 @@
-export { DEFAULT_ADAPTIVE, adaptiveConfig, effectiveMultiplier, outcomeOf, recordOutcome } from './adaptive.js';
+export { DEFAULT_ADAPTIVE, adaptiveConfig, checkAdaptiveConfig, effectiveMultiplier, outcomeOf, recordOutcome } from './adaptive.js';
 export { DEFAULT_PROFILES, createClassifier, validateProfile } from './classifier.js';
 export type { Classifier, ClassifierOptions, ClassifierEnvironment, ClassifyInput, Profile, UserType } from './classifier.js';
 export { DEFAULT_ENDPOINT_COSTS, createEndpointCosts } from './endpoint-costs.js';

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  checkAdaptiveConfig,
   DEFAULT_ADAPTIVE,
   adaptiveConfig,
   effectiveMultiplier,
@@ -134,6 +135,18 @@ describe('adaptiveConfig', () => {
   it('names the caller’s option and rejects a non-object', () => {
     expectInvalid(() => adaptiveConfig({ min: 2 }, 'profiles.adaptive'), 'profiles.adaptive.min');
     expectInvalid(() => adaptiveConfig(null as unknown as Partial<AdaptiveConfig>), 'adaptive');
+  });
+});
+
+describe('checkAdaptiveConfig', () => {
+  it('passes a complete config (the same object back) and refuses a partial one, naming the missing field', () => {
+    const full = adaptiveConfig({ min: 0.25 });
+    expect(checkAdaptiveConfig(full)).toBe(full);
+    expect(checkAdaptiveConfig({ ...full })).toEqual(full);
+    const { successStep: _dropped, ...partial } = full;
+    expect(() => checkAdaptiveConfig(partial)).toThrow(/^adaptive\.successStep must be set/);
+    expect(() => checkAdaptiveConfig({ ...full, min: 0 })).toThrow(/^adaptive\.min must be/);
+    for (const bad of [null, 1, 'x', undefined]) expect(() => checkAdaptiveConfig(bad, 'cfg')).toThrow(/^cfg must be/);
   });
 });
 

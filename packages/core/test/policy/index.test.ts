@@ -9,6 +9,7 @@ describe('policy index', () => {
         'DEFAULT_ENDPOINT_COSTS',
         'DEFAULT_PROFILES',
         'adaptiveConfig',
+        'checkAdaptiveConfig',
         'cidrMatcher',
         'createClassifier',
         'createEndpointCosts',

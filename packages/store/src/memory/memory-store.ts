@@ -1,6 +1,8 @@
 import {
   EPSILON,
   TIME_EPSILON,
+  checkAdaptiveConfig,
+  checkLogger,
   checkTakenResetAt,
   effectiveMultiplier,
   inspect,
@@ -178,7 +180,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   if (typeof scoreTtlMs !== 'number' || !Number.isFinite(scoreTtlMs) || scoreTtlMs <= 0) {
     throw invalidOption('scoreTtlMs', scoreTtlMs, 'a finite number of ms greater than 0');
   }
-  const logger = options.logger ?? silentLogger;
+  const logger = checkLogger(options.logger ?? silentLogger);
 
   const groups = new Map<string, LimitGroup>();
   const scores = new SlotTable<AdaptiveState>(maxKeys, true);
@@ -479,6 +481,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     const cost = request.cost;
     // Written to reject NaN too: NaN fails every comparison.
     if (typeof cost !== 'number' || !(cost >= 0 && cost < Infinity)) throw invalidOption('cost', cost, 'a finite number of at least 0');
+    if (request.adaptive !== undefined) checkAdaptiveConfig(request.adaptive);
     const now = clock.now();
     const limitId = request.limitId ?? DEFAULT_LIMIT_ID;
     const g = group(limitId);
@@ -558,6 +561,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       const base = checkSpec(request.spec);
       checkCost(request.cost);
       checkTakenResetAt(request.takenResetAt);
+      if (request.adaptive !== undefined) checkAdaptiveConfig(request.adaptive);
       const limitId = request.limitId ?? DEFAULT_LIMIT_ID;
       const held = heldOf(limitId, base);
       const slot = held?.table.index.get(request.key);
@@ -599,6 +603,12 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     },
 
     record(key: string, outcome: Outcome, adaptive: AdaptiveConfig): number {
+      // A bad outcome or config would write a score that is NaN (denying the client, and failing
+      // get and list) until scoreTtlMs passes.
+      if (outcome !== 'success' && outcome !== 'failure' && outcome !== 'neutral') {
+        throw invalidOption('outcome', outcome, 'one of "success", "failure", "neutral"');
+      }
+      checkAdaptiveConfig(adaptive);
       const now = clock.now();
       lastAdaptive = adaptive;
       let slot = scores.index.get(key);

@@ -16,8 +16,9 @@ interface Blocked {
  * would send a Retry-After that is too short), so both go to Redis. Bounded: when full, the
  * oldest entry goes.
  *
- * Per instance: a reset made through another instance is not seen here until the entry expires
- * (at most the retry time the client was given).
+ * A refund or reset through this instance clears the client's entries. Per instance: a reset
+ * or refund made through another instance is not seen here until the entry expires (at most the
+ * retry time the client was given).
  */
 export class BlockedCache {
   private readonly entries = new Map<string, Map<string, Blocked>>();
@@ -74,7 +75,8 @@ export class BlockedCache {
     return this.count;
   }
 
-  private forgetLimit(key: string, limitId: string): void {
+  /** Forgets one limit of a client (a refund gave units back: Redis may admit it now). */
+  forgetLimit(key: string, limitId: string): void {
     const byLimit = this.entries.get(key);
     if (byLimit?.delete(limitId)) {
       this.count--;

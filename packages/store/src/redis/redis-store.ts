@@ -1,4 +1,4 @@
-import { DEFAULT_ADAPTIVE, LimiterError, adaptiveConfig, checkTakenResetAt, effectiveMultiplier, gcraStep, inspect, invalidOption, scaleSpec, silentLogger, validateSpec } from '@micboard/limiter-core';
+import { DEFAULT_ADAPTIVE, LimiterError, checkAdaptiveConfig, checkLogger, checkTakenResetAt, effectiveMultiplier, gcraStep, inspect, invalidOption, scaleSpec, silentLogger, validateSpec } from '@micboard/limiter-core';
 import type {
   AdaptiveConfig,
   AdaptiveState,
@@ -481,6 +481,12 @@ function isStore(value: unknown): value is Store {
   return ['consume', 'refund', 'reserve', 'record', 'get'].every((method) => typeof store[method] === 'function');
 }
 
+/** Reads of a client's index before reset or cleanup deletes what the last read listed (see deleteClient). */
+const DELETE_ATTEMPTS = 5;
+
+/** The longest score TTL: 1e15 ms (about 31,700 years), written by the scripts as an integer. */
+const MAX_SCORE_TTL_MS = 1e15;
+
 function checkPositive(option: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
     throw invalidOption(option, value, 'a finite number greater than 0');
@@ -523,7 +529,10 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   const failClosedRetryMs = checkPositive('failClosedRetryMs', options.failClosedRetryMs ?? DEFAULT_FAIL_CLOSED_RETRY_MS);
   const probeIntervalMs = checkPositive('probeIntervalMs', options.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS);
   const scoreTtlMs = checkPositive('scoreTtlMs', options.scoreTtlMs ?? DEFAULT_SCORE_TTL_MS);
-  const logger = options.logger ?? silentLogger;
+  // Redis takes a TTL as an integer text: past 1e15 the scripts would write it in exponent form,
+  // and Redis would refuse every score write.
+  if (scoreTtlMs > MAX_SCORE_TTL_MS) throw invalidOption('scoreTtlMs', scoreTtlMs, `at most ${MAX_SCORE_TTL_MS} ms`);
+  const logger = checkLogger(options.logger ?? silentLogger);
   const clock = options.clock;
   if (clock !== undefined && typeof clock?.now !== 'function') {
     throw invalidOption('clock', clock, 'an object with a now() method');
@@ -936,8 +945,6 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   const noted = new Map<string, Noted>();
   let noteTimer: ReturnType<typeof setInterval> | undefined;
   let noteSeq = 0;
-  // Adaptive configs note() has validated (the same few objects come on every call).
-  const checkedAdaptive = new WeakSet<object>();
   /** Writes one client's noted outcomes with record calls, in order; settles when all have. */
   const writeNoted = (key: string, entry: Noted): Promise<unknown> => {
     const writes: Promise<unknown>[] = [];
@@ -1053,14 +1060,23 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   };
 
   /** Every key of a client, for DEL: index first (the DELETE script reads it), then the rest. */
-  const clientKeys = async (key: string): Promise<string[]> => {
+  /**
+   * Deletes a client's index, score and every limit its index lists, in the DELETE script: all of
+   * them, or (`inactiveMs`) only if the client was inactive that long. Answers how many keys went
+   * (0: none, or the client was active). The index is read first, in its own round trip, to name
+   * the keys; a limit the client first used in between would survive unlisted, so the script
+   * answers -1 then and this reads again (the last try deletes what it has read).
+   */
+  const deleteClient = async (what: string, key: string, inactiveMs: number | undefined): Promise<number> => {
     const tag = layout.tag(key);
-    const reply = (await call('reset', SCRIPTS.snapshot, [layout.index(tag), layout.score(tag)], [timeArg()])) as unknown[];
-    const index = fields(reply[1]);
-    const limitKeys = Object.keys(index)
-      .filter((f) => f.startsWith('l:'))
-      .map((f) => layout.limit(tag, f.slice(2)));
-    return [layout.index(tag), layout.score(tag), ...limitKeys];
+    for (let attempt = 1; ; attempt++) {
+      const reply = (await call(what, SCRIPTS.snapshot, [layout.index(tag), layout.score(tag)], [timeArg()])) as unknown[];
+      const limitFields = Object.keys(fields(reply[1])).filter((f) => f.startsWith('l:'));
+      const keys = [layout.index(tag), layout.score(tag), ...limitFields.map((f) => layout.limit(tag, f.slice(2)))];
+      const force = attempt >= DELETE_ATTEMPTS ? '1' : '';
+      const deleted = num(await call(what, SCRIPTS.delete, keys, [timeArg(), inactiveMs ?? '', force, ...limitFields]));
+      if (deleted >= 0) return deleted;
+    }
   };
 
   /** The scan targets: the client itself, or every master of a cluster, in a stable order. */
@@ -1102,6 +1118,10 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     consume(request: ConsumeRequest): Promise<StoreDecision> {
       const spec = checkSpec(request.spec);
       checkCost(request.cost);
+      // Checked here, before the breaker is asked: a caller's mistake must fail its own call, not
+      // count as Redis failing (nor take the probe and never report back).
+      if (typeof request.key !== 'string') throw invalidOption('key', request.key, 'a string');
+      if (request.adaptive !== undefined) checkAdaptiveConfig(request.adaptive);
       const limitId = request.limitId ?? DEFAULT_LIMIT_ID;
       if (blocked !== undefined) {
         const hit = blocked.lookup(request.key, limitId, request.cost, localNow());
@@ -1127,10 +1147,16 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       checkCost(request.cost);
       const taken = request.takenResetAt;
       checkTakenResetAt(taken);
+      if (typeof request.key !== 'string') throw invalidOption('key', request.key, 'a string');
+      if (request.adaptive !== undefined) checkAdaptiveConfig(request.adaptive);
       const limitId = request.limitId ?? DEFAULT_LIMIT_ID;
       // A bucket's refund reads the score (a scaled rate): noted outcomes are written first. A
       // window's gives back to the window or entry that took the cost, named by its resetAt (''
       // when not given), and reads no score: the limit does not enter a window's refund.
+      // Units given back may let a cached denial's request through now: ask Redis again.
+      blocked?.forgetLimit(request.key, limitId);
+      // Units given back may let a cached denial's request through now: ask Redis again.
+      blocked?.forgetLimit(request.key, limitId);
       const bucket = spec.algorithm === 'token-bucket' || spec.algorithm === 'gcra';
       const scored = bucket && request.adaptive !== undefined;
       if (scored && noted.size > 0) void flushNoted(request.key);
@@ -1178,6 +1204,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       if (outcome !== 'success' && outcome !== 'failure' && outcome !== 'neutral') {
         throw invalidOption('outcome', outcome, 'one of "success", "failure", "neutral"');
       }
+      if (typeof key !== 'string') throw invalidOption('key', key, 'a string');
+      checkAdaptiveConfig(adaptive);
       // Outcomes noted earlier go first, in order (sent before this call).
       if (noted.size > 0) void flushNoted(key);
       return recordAt(key, outcome, adaptive, timeArg());
@@ -1191,10 +1219,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       // Checked here, at the caller: a bad value found only when a later decision or flush sends
       // it would fail that call (and trip the breaker) far from the mistake.
       if (typeof key !== 'string') throw invalidOption('key', key, 'a string');
-      if (!checkedAdaptive.has(adaptive)) {
-        adaptiveConfig(adaptive, 'adaptive');
-        checkedAdaptive.add(adaptive);
-      }
+      checkAdaptiveConfig(adaptive);
       let entry = noted.get(key);
       if (entry !== undefined && entry.adaptive !== adaptive) {
         noted.delete(key);
@@ -1233,9 +1258,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       // Everything of the client goes; its waiting outcomes too.
       noted.delete(key);
       return admin('reset', async () => {
-        const keys = await clientKeys(key);
-        const deleted = await call('reset', SCRIPTS.delete, keys, [timeArg(), '']);
-        return num(deleted) > 0;
+        return (await deleteClient('reset', key, undefined)) > 0;
       });
     },
 
@@ -1285,10 +1308,9 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
             // One SCAN batch at a time, its clients concurrently (ioredis pipelines them).
             const results = await Promise.all(
               step.keys.map(async (key) => {
-                const keys = await clientKeys(key);
-                const deleted = await call('cleanup', SCRIPTS.delete, keys, [timeArg(), inactiveMs]);
-                if (num(deleted) > 0) blocked?.forget(key);
-                return num(deleted) > 0;
+                const deleted = await deleteClient('cleanup', key, inactiveMs);
+                if (deleted > 0) blocked?.forget(key);
+                return deleted > 0;
               }),
             );
             for (const r of results) if (r) removed++;

@@ -925,6 +925,20 @@ return out
  * is kept). Returns the number of keys deleted.
  */
 const DELETE = `
+-- ARGV[3]: '1' to delete whatever the index lists now; ARGV[4..]: the limit fields ('l:<id>') the
+-- caller read from the index and sends the keys of. A limit first used since (another instance's
+-- decision between the read and this call) is listed beyond them, and its key is not among KEYS:
+-- answer -1, and the caller reads again, so no limit outlives the delete without an index entry.
+if ARGV[3] ~= '1' then
+  local known = {}
+  for i = 4, #ARGV do known[ARGV[i]] = true end
+  local listed = redis.pcall('HKEYS', KEYS[1])
+  if type(listed) == 'table' and not listed.err then
+    for _, field in ipairs(listed) do
+      if string.sub(field, 1, 2) == 'l:' and not known[field] then return -1 end
+    end
+  end
+end
 if ARGV[2] ~= '' then
   local now
   if ARGV[1] ~= '' then
