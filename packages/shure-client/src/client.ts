@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import {
+  checkLogger,
   createThrottle,
   isIdempotentMethod,
   LimiterError,
@@ -45,7 +46,6 @@ import { atLeast, integer, invalidOption } from './validate.js';
 
 /** The longest timer node keeps: a longer one fires after 1 ms. */
 const MAX_TIMER_MS = 2_147_483_647;
-const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
 /** Seed 1's per-method call rates, in calls per second. */
 export const DEFAULT_RATES: Readonly<Record<ShureMethod, number>> = Object.freeze({
@@ -213,10 +213,7 @@ export function createShureClient(options: ShureClientOptions): ShureClient {
   const clock = options.clock ?? systemClock;
   const sleep = options.sleep ?? defaultSleep;
   const random = fn('random', options.random ?? Math.random, 'a function returning numbers in [0, 1)');
-  const logger = options.logger ?? silentLogger;
-  if (typeof logger !== 'object' || logger === null || !LOG_LEVELS.every((level) => typeof logger[level] === 'function')) {
-    throw invalidOption('logger', logger, `a logger with ${LOG_LEVELS.join(', ')} methods`);
-  }
+  const logger = checkLogger(options.logger ?? silentLogger);
   const onError = options.onError === undefined ? undefined : fn('onError', options.onError, 'a function of the failure');
   const maxPages = integer('maxPages', options.maxPages ?? 100, 1);
   const cacheTtlMs = atLeast('cacheTtlMs', options.cacheTtlMs ?? 30_000, 0);
