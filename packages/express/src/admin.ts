@@ -16,11 +16,19 @@ export function rateLimitAdmin(options: AdminMiddlewareOptions): express.Request
   const api = createAdminApi<express.Request>(options);
   return function rateLimitAdminMiddleware(req, res, next) {
     api.handle(req, { method: req.method, path: req.path, query: queryReader(req.query as Record<string, unknown>) }).then((answer) => {
-      res.statusCode = answer.status;
-      for (const name in answer.headers) res.setHeader(name, answer.headers[name] as string);
-      res.setHeader('Content-Type', 'application/json; charset=utf-8');
-      res.setHeader('Cache-Control', 'no-store');
-      res.end(req.method === 'HEAD' ? undefined : JSON.stringify(answer.body));
+      // An earlier middleware (a timeout, say) may have answered while `authorize` or the store
+      // decided: the response is its own, so nothing is written over it.
+      if (res.headersSent) return;
+      // A throw goes to express's error handling, never to an unhandled rejection (which ends the process).
+      try {
+        res.statusCode = answer.status;
+        for (const name in answer.headers) res.setHeader(name, answer.headers[name] as string);
+        res.setHeader('Content-Type', 'application/json; charset=utf-8');
+        res.setHeader('Cache-Control', 'no-store');
+        res.end(req.method === 'HEAD' ? undefined : JSON.stringify(answer.body));
+      } catch (error) {
+        next(error);
+      }
     }, next);
   };
 }

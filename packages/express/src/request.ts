@@ -16,7 +16,11 @@ export function toHttpRequest(req: express.Request, userId: string | undefined):
     // address anyway: read it directly and skip express parsing X-Forwarded-For for nothing.
     ip: trustProxy ? (req.ip ?? req.socket?.remoteAddress) : req.socket?.remoteAddress,
     headers: req.headers,
-    route: route !== undefined && typeof route.path === 'string' ? req.baseUrl + route.path : undefined,
+    // The route pattern names a route limit's counter. req.baseUrl is the mount path as the client spelled
+    // it, and express matches mount paths case-insensitively: lower-cased, `/API/data` and `/api/data`
+    // share one counter rather than each spelling getting its own. (A parameterised mount's values still
+    // differ: express keeps no pattern for it, so such limits need a `name`.)
+    route: route !== undefined && typeof route.path === 'string' ? req.baseUrl.toLowerCase() + route.path : undefined,
     trustProxy,
     userId,
   };

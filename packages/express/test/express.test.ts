@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -7,6 +8,9 @@ import { createLimiter, LimiterError, type DecisionEvent } from '@micboard/limit
 import { createReferenceStore, ManualClock } from '@micboard/limiter-core/testing';
 import { memoryLogger, send } from '@micboard/test-utils';
 import { createWebhookSender, limit, rateLimit, rateLimitAdmin } from '../src/index.js';
+
+// express 4 ships no types of its own; its app has the surface the adapter uses (see express4.test.ts).
+const express4 = createRequire(import.meta.url)('express4') as typeof express;
 
 const servers: { close(): void; closeAllConnections(): void }[] = [];
 afterEach(() => {
@@ -71,6 +75,29 @@ describe('express adapter specifics', () => {
     expect(routeEvents.map((e) => e.route)).toEqual(['/api/v1/items/:id', '/api/v1/items/:id', '/api/v1/items/:id']);
     expect(routeEvents[0]?.limiter).toBe('/api/v1/items/:id 2/60000ms');
   });
+
+  for (const [name, framework] of [
+    ['express 5', express],
+    ['express 4', express4],
+  ] as const) {
+    it(`${name}: a route limit in a mounted router counts once for every case spelling of the mount path`, async () => {
+      const clock = new ManualClock(Date.UTC(2026, 0, 1));
+      const events: DecisionEvent[] = [];
+      const app = framework();
+      // The router of the express under test: express 4's differs from express 5's.
+      const router = framework.Router();
+      router.get('/data', limit({ clock, max: 2, window: '1m', onDecision: (e) => events.push(e) }), (_req, res) => void res.json({ ok: true }));
+      app.use('/api', router);
+      const url = await listen(app);
+      const statuses: number[] = [];
+      // express matches mount paths case-insensitively: every spelling reaches the same handler.
+      for (const path of ['/api/data', '/api/data', '/api/data', '/API/data', '/API/data', '/Api/data', '/aPi/data']) {
+        statuses.push((await send(url, path)).status);
+      }
+      expect(statuses).toEqual([200, 200, 429, 429, 429, 429, 429]);
+      expect(new Set(events.map((e) => e.limiter))).toEqual(new Set(['/api/data 2/60000ms']));
+    });
+  }
 
   it('a standalone limit() has its own memory store; several separate ones still compose', async () => {
     const app = express();
@@ -140,6 +167,26 @@ describe('express adapter specifics', () => {
     await send(laterUrl, '/quiet', { headers: { 'x-forwarded-for': '10.0.0.1' } });
     await send(laterUrl, '/api', { headers: { 'x-forwarded-for': '10.0.0.1' } });
     expect(laterLogger.lines.filter((line) => line.message.includes('leftmost X-Forwarded-For'))).toHaveLength(warns ? 1 : 0);
+  });
+
+  it('admin: a throw while writing the answer goes to next, never to an unhandled rejection', async () => {
+    const middleware = rateLimitAdmin({ limiter: rateLimit().limiter, authorize: () => true });
+    const failure = new Error('write failed');
+    const res = {
+      headersSent: false,
+      statusCode: 200,
+      setHeader: () => {
+        throw failure;
+      },
+      end: () => undefined,
+    };
+    const passed = await Promise.race([
+      new Promise<unknown>((resolve) => {
+        middleware({ method: 'GET', path: '/stats', query: {} } as never, res as never, resolve);
+      }),
+      new Promise((resolve) => setTimeout(() => resolve('next was never called'), 1_000)),
+    ]);
+    expect(passed).toBe(failure);
   });
 
   it('admin: first value of a repeated query parameter, HEAD has no body', async () => {

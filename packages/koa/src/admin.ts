@@ -38,6 +38,12 @@ export function rateLimitAdmin(options: AdminMiddlewareOptions): Koa.Middleware 
   };
 }
 
+/** The last segment of a path, without a trailing slash: `'/a/reset/ip%3A1/'` gives `'ip%3A1'`. */
+function lastSegment(path: string): string {
+  const end = path.endsWith('/') ? path.length - 1 : path.length;
+  return path.slice(path.lastIndexOf('/', end - 1) + 1, end);
+}
+
 /** The part of a @koa/router `Router` the admin routes need (structural, so @koa/router stays an optional peer). */
 export interface AdminRouterLike {
   get(path: string, middleware: Koa.Middleware): unknown;
@@ -67,11 +73,10 @@ export function rateLimitAdminRoutes<T extends AdminRouterLike>(router: T, optio
       ctx.body = answer.body;
     };
   router.get('/stats', route(() => '/stats'));
-  // The router has already decoded the parameter; the admin API decodes the raw segment itself.
-  router.post(
-    '/reset/:client_key',
-    route((ctx) => `/reset/${encodeURIComponent(String((ctx as { params?: Record<string, string> }).params?.['client_key'] ?? ''))}`),
-  );
+  // The admin API decodes the raw segment itself, and answers 400 for invalid URL encoding: the router's
+  // decoded parameter cannot be used, since @koa/router hands over the raw text when decoding fails. The
+  // parameter is the path's last segment (it holds no '/'), before a trailing slash the router allows.
+  router.post('/reset/:client_key', route((ctx) => `/reset/${lastSegment(ctx.path)}`));
   router.put('/config', route(() => '/config'));
   router.post('/cleanup', route(() => '/cleanup'));
   router.put('/endpoint-cost', route(() => '/endpoint-cost'));

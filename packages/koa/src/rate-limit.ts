@@ -2,7 +2,9 @@ import type * as Koa from 'koa';
 import {
   createHttpLimiter,
   createRouteLimit,
+  isThenable,
   safeUserId,
+  silentLogger,
   type Clock,
   type HttpLimiterOptions,
   type HttpVerdict,
@@ -13,7 +15,7 @@ import {
 } from '@micboard/limiter-core';
 import { createMemoryStore, type MemoryStoreOptions } from '@micboard/limiter-store';
 import { rateLimitAdmin, type AdminMiddlewareOptions } from './admin.js';
-import { defaultUserId, deny, setHeaders, toHttpRequest } from './request.js';
+import { defaultUserId, deny, setHeaders, toHttpRequest, warnIfEveryProxyTrusted } from './request.js';
 
 /** Options of {@link rateLimit}: the engine's, the shared HTTP hooks, and an optional store. */
 export interface RateLimitOptions extends Omit<HttpLimiterOptions<Koa.Context>, 'store' | 'latencyClock'> {
@@ -96,18 +98,12 @@ export function rateLimit(options: RateLimitOptions = {}): RateLimitMiddleware {
   const middleware = function rateLimitMiddleware(ctx: Koa.Context, next: Koa.Next): Promise<void> | void {
     if (!checkedProxySetup) {
       checkedProxySetup = true;
-      // koa's ctx.ip is the leftmost X-Forwarded-For entry unless maxIpsCount says how many proxies
-      // there are: a client could then pick its own key by sending the header.
-      if (ctx.app.proxy && !(ctx.app.maxIpsCount > 0)) {
-        http.logger.warn(
-          {},
-          'koa app.proxy is on with app.maxIpsCount 0: ctx.ip is the leftmost X-Forwarded-For entry, which clients ' +
-            'control. Set app.maxIpsCount to the number of proxies in front of the app.',
-        );
-      }
+      warnIfEveryProxyTrusted(ctx, http.logger);
     }
     const verdict = http.check(ctx, toHttpRequest(ctx, safeUserId(getUserId, ctx)));
-    if (verdict instanceof Promise) return verdict.then((v) => apply(ctx, next, v));
+    // Any thenable, as core's chain() accepts: a hook or store answering with a promise library's
+    // promise (not instanceof Promise) must not be taken for a verdict. Promise.resolve adopts it.
+    if (isThenable(verdict)) return Promise.resolve(verdict).then((v) => apply(ctx, next, v));
     return apply(ctx, next, verdict);
   } as RateLimitMiddleware;
 
@@ -144,9 +140,16 @@ export function limit(options: LimitOptions): Koa.Middleware {
     setHeaders(ctx, verdict.headers);
     return next();
   };
+  const logger = options.logger ?? silentLogger;
+  // The app is known only once a request arrives; a flag keeps the check off every later request.
+  let checkedProxySetup = false;
   return function routeLimitMiddleware(ctx, next) {
+    if (!checkedProxySetup) {
+      checkedProxySetup = true;
+      warnIfEveryProxyTrusted(ctx, logger);
+    }
     const verdict = route.check(ctx, toHttpRequest(ctx, safeUserId(getUserId, ctx)));
-    if (verdict instanceof Promise) return verdict.then((v) => apply(ctx, next, v));
+    if (isThenable(verdict)) return Promise.resolve(verdict).then((v) => apply(ctx, next, v));
     return apply(ctx, next, verdict);
   };
 }

@@ -1,5 +1,5 @@
 import type * as Koa from 'koa';
-import { noteDenied, wireHeaderName, type HttpRequest, type HttpVerdict } from '@micboard/limiter-core';
+import { noteDenied, silentLogger, wireHeaderName, type HttpRequest, type HttpVerdict, type Logger } from '@micboard/limiter-core';
 
 /** Copies what the HTTP layer needs from a koa context. koa decided the ip (`app.proxy`), the app's `getUserId` the user. */
 export function toHttpRequest(ctx: Koa.Context, userId: string | undefined): HttpRequest {
@@ -9,15 +9,51 @@ export function toHttpRequest(ctx: Koa.Context, userId: string | undefined): Htt
   const request = ctx.request;
   // koa's ip honours app.proxy (X-Forwarded-For only when proxies are trusted); '' when unknown.
   const ip = request.ip;
+  // koa-mount strips its prefix from ctx.path and names it in ctx.mountPath; endpoint costs want the full path,
+  // as express gives it. Only a mounted request pays for finding it.
+  const mountPath = (ctx as { mountPath?: unknown }).mountPath;
   return {
     method: ctx.req.method as string,
-    path: request.path,
+    path: typeof mountPath === 'string' && mountPath !== '/' ? mountedPath(ctx, request.path, mountPath) : request.path,
     ip: ip === '' ? undefined : ip,
     headers: ctx.req.headers,
     route: typeof matched === 'string' ? matched : undefined,
     trustProxy: ctx.app.proxy === true,
     userId,
   };
+}
+
+/**
+ * The full path of a request under koa-mount: the path part of the URL the client sent. ctx.mountPath is not
+ * enough on its own: under nested mounts it names the innermost mount only, and once a mount hands the request
+ * back (its middleware called next) koa-mount restores the full ctx.path but leaves ctx.mountPath set. An
+ * absolute-form target (`GET http://host/path`) falls back to the mount path plus the stripped path.
+ */
+function mountedPath(ctx: Koa.Context, path: string, mountPath: string): string {
+  const url = ctx.originalUrl;
+  if (typeof url !== 'string' || url[0] !== '/') return mountPath + path;
+  const end = url.search(/[?#]/);
+  return end === -1 ? url : url.slice(0, end);
+}
+
+/** Apps already warned about: a global limiter and its route limits each check, and the app hears it once. */
+const warnedApps = new WeakSet<object>();
+
+/**
+ * Warns once per app when `app.proxy` is on with `app.maxIpsCount` 0: ctx.ip is then the leftmost
+ * X-Forwarded-For entry, which the client writes, so each client picks its own key. Each middleware calls
+ * it on its first request only (it keeps a flag), so nothing of this runs per request.
+ */
+export function warnIfEveryProxyTrusted(ctx: Koa.Context, logger: Logger): void {
+  const app = ctx.app;
+  // A route limit with no logger of its own cannot tell anyone: leave the app to a middleware that can.
+  if (logger === silentLogger || warnedApps.has(app) || !(app.proxy && !(app.maxIpsCount > 0))) return;
+  warnedApps.add(app);
+  logger.warn(
+    {},
+    'koa app.proxy is on with app.maxIpsCount 0: ctx.ip is the leftmost X-Forwarded-For entry, which clients ' +
+      'control. Set app.maxIpsCount to the number of proxies in front of the app.',
+  );
 }
 
 /**

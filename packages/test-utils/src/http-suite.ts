@@ -499,6 +499,30 @@ export function testAdapter(harness: AdapterHarness, stores: StoreFactory): void
       });
     });
 
+    describe('API keys whose lookup fails', () => {
+      for (const mode of ['throws', 'rejects'] as const) {
+        it(`a key whose lookup ${mode} is an unknown key: no free pass, and logged as such, not as a store failure`, async () => {
+          const apiKeys = {
+            // As a database lookup that refuses a malformed id.
+            resolve: (key: string) => {
+              if (/^[0-9a-f]{24}$/.test(key)) return undefined;
+              if (mode === 'throws') throw new Error('CastError');
+              return Promise.reject(new Error('CastError'));
+            },
+            plans: {},
+          };
+          const app = await open({ global: { adaptive: false, apiKeys }, routes: [{ method: 'GET', path: '/x' }] });
+          const statuses: number[] = [];
+          for (let i = 0; i < 61; i++) statuses.push((await app.get('/x', { headers: { 'x-api-key': `bogus-${i}` } })).status);
+          expect(statuses.slice(0, 60).every((status) => status === 200)).toBe(true);
+          expect(statuses[60]).toBe(429);
+          expect((await app.get('/x')).status).toBe(429);
+          expect(app.logger.lines.filter((l) => l.level === 'error')).toEqual([]);
+          expect(app.logger.lines.some((l) => l.level === 'warn' && l.message.includes('apiKeys.resolve failed'))).toBe(true);
+        });
+      }
+    });
+
     describe('notifications', () => {
       it('alerts once when a client keeps hitting its limit (N denials in M minutes)', async () => {
         const alerts: DenialAlert[] = [];
@@ -758,6 +782,36 @@ export function testAdapter(harness: AdapterHarness, stores: StoreFactory): void
           expect(await app.store.get('ip:127.0.0.1')).toBeDefined();
         });
       }
+    });
+
+    describe('the admin API after an earlier middleware answered', () => {
+      it('writes nothing, and nothing escapes as an unhandled rejection (which ends the process)', async () => {
+        const rejections: unknown[] = [];
+        const listeners = process.listeners('unhandledRejection');
+        process.removeAllListeners('unhandledRejection');
+        process.on('unhandledRejection', (error) => void rejections.push(error));
+        try {
+          const app = await open({
+            answeredFirst: true,
+            global: false,
+            // Unauthenticated requests too: a 401 is written the same way.
+            admin: { prefix: '/admin/rate-limit', authorize: (h) => (h.authorization === undefined ? 401 : h.authorization === 'ok') },
+            routes: [],
+          });
+          for (const headers of [{ authorization: 'ok' }, {}, { authorization: 'no' }]) {
+            const res = await app.get('/admin/rate-limit/stats', { headers });
+            expect(res.status).toBe(503);
+            expect(res.body).toEqual({ answeredFirst: true });
+          }
+          await new Promise((resolve) => setTimeout(resolve, 30));
+          expect((await app.get('/admin/rate-limit/stats', { headers: { authorization: 'ok' } })).status).toBe(503);
+          expect(app.logger.lines.filter((l) => l.level === 'error')).toEqual([]);
+        } finally {
+          process.removeAllListeners('unhandledRejection');
+          for (const listener of listeners) process.on('unhandledRejection', listener);
+        }
+        expect(rejections).toEqual([]);
+      });
     });
 
     describe('store failures', () => {

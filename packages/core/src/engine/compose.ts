@@ -34,13 +34,20 @@ function refundAll(
   decisions: readonly StoreDecision[],
   upTo: number,
 ): MaybePromise<void> {
-  const pending: PromiseLike<void>[] = [];
+  const pending: Promise<void>[] = [];
   for (let i = 0; i < upTo; i++) {
     // Which decision took it: a window gives back to the window or entry that took the cost.
     const takenResetAt = (decisions[i] as StoreDecision).resetAt;
-    const refunded = store.refund({ ...(requests[i] as ConsumeRequest), takenResetAt });
-    // Any thenable, as chain() accepts: a promise library's promise is not instanceof Promise.
-    if (isThenable(refunded)) pending.push(refunded);
+    // The denial is decided: a refund that fails costs the client one unit it did not use, and must
+    // never turn the denial into a store failure (which, failing open, would let the request through).
+    try {
+      const refunded = store.refund({ ...(requests[i] as ConsumeRequest), takenResetAt });
+      // Any thenable, as chain() accepts: a promise library's promise is not instanceof Promise.
+      // Promise.resolve adopts it, so its rejection is always handled here.
+      if (isThenable(refunded)) pending.push(Promise.resolve(refunded).catch(() => undefined));
+    } catch {
+      // As a rejection: the other refunds still go ahead.
+    }
   }
   return pending.length > 0 ? Promise.all(pending).then(() => undefined) : undefined;
 }

@@ -59,7 +59,10 @@ export interface LimitResult extends Identity {
 export interface ApiKeyOptions {
   /** Header carrying the key (case-insensitive). @default 'x-api-key' */
   readonly header?: string;
-  /** Looks a key up: its client id and plan name, or undefined when the key is unknown. */
+  /**
+   * Looks a key up: its client id and plan name, or undefined when the key is unknown. A throw or
+   * rejection (a malformed key, a failed lookup) counts as an unknown key, and is logged as a warning.
+   */
   readonly resolve: (apiKey: string) => MaybePromise<{ id: string; plan: string } | undefined>;
   /** Limits per plan name, e.g. `{ partner: { capacity: 2000, refillPerSecond: 200, burst: 500 } }`. */
   readonly plans: Readonly<Record<string, Profile>>;
@@ -338,18 +341,48 @@ export function createLimiter(options: LimiterOptions): Limiter {
     return (Array.isArray(raw) ? raw[0] : raw) || undefined;
   };
 
+  /** The identity a key's lookup result gives. */
+  const identifyByKey = (request: LimiterRequest, found: { id: string; plan: string } | undefined): Identity => {
+    const profile = found && planSpecs.get(found.plan);
+    if (found && profile) {
+      return { key: `apikey:${found.id}`, userType: 'authenticated' as const, plan: found.plan, profile };
+    }
+    // An unknown key (or one on an unknown plan) is treated as no key at all.
+    return identifyAnonymousOrUser(request);
+  };
+
+  /**
+   * A lookup that throws or rejects is an unknown key. The key comes from the client, and many
+   * lookups throw on malformed input (a database cast, a token check): were the failure to reach
+   * the caller, it would pass as a store outage and, failing open, any client could lift its own
+   * limit by sending a bad key. Logged without the key, which may be a credential: its length and at
+   * most its first four characters (a quarter of it, for a short key), enough to tell keys apart.
+   */
+  const lookupFailed = (request: LimiterRequest, apiKey: string, error: unknown): Identity => {
+    logger.warn(
+      { err: error, apiKeyPrefix: apiKey.slice(0, Math.min(4, apiKey.length >> 2)), apiKeyLength: apiKey.length },
+      'rate limiter: apiKeys.resolve failed; treating the API key as unknown',
+    );
+    return identifyAnonymousOrUser(request);
+  };
+
   const identify = (request: LimiterRequest): MaybePromise<Identity> => {
     if (apiKeys) {
       const apiKey = apiKeyOf(request);
       if (apiKey) {
-        return chain(apiKeys.resolve(apiKey), (found) => {
-          const profile = found && planSpecs.get(found.plan);
-          if (found && profile) {
-            return { key: `apikey:${found.id}`, userType: 'authenticated' as const, plan: found.plan, profile };
-          }
-          // An unknown key (or one on an unknown plan) is treated as no key at all.
-          return identifyAnonymousOrUser(request);
-        });
+        let found: MaybePromise<{ id: string; plan: string } | undefined>;
+        try {
+          found = apiKeys.resolve(apiKey);
+        } catch (error) {
+          return lookupFailed(request, apiKey, error);
+        }
+        if (isThenable(found)) {
+          return found.then(
+            (value) => identifyByKey(request, value),
+            (error: unknown) => lookupFailed(request, apiKey, error),
+          );
+        }
+        return identifyByKey(request, found);
       }
     }
     return identifyAnonymousOrUser(request);

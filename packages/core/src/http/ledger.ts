@@ -1,3 +1,4 @@
+import { isThenable } from '../engine/maybe-promise.js';
 import type { ConsumeRequest, MaybePromise, RefundRequest, Store } from '../types.js';
 
 interface Entry {
@@ -46,7 +47,9 @@ export function refundTaken(raw: object): MaybePromise<void> {
       // in between may wait): the decision's resetAt says which window or entry to give back to.
       const refund: RefundRequest = { ...request, takenResetAt };
       const refunded = store.refund(refund);
-      if (refunded instanceof Promise) pending.push(refunded.catch(() => undefined));
+      // Any thenable: a promise library's promise is not instanceof Promise. Promise.resolve adopts
+      // it, so its rejection is always handled here.
+      if (isThenable(refunded)) pending.push(Promise.resolve(refunded).catch(() => undefined));
     } catch {
       // A failed refund only costs the client one unit it did not use; never fail the response for it.
     }

@@ -1,6 +1,7 @@
 import { systemClock, type Clock } from '../clock.js';
 import { nextRetry, retryPolicy, sleep as realSleep, type RetryPolicyOptions, type TransportFailure } from '../client/index.js';
 import { toMs, type Duration } from '../duration.js';
+import { isThenable } from '../engine/maybe-promise.js';
 import { invalidOption } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
@@ -81,8 +82,9 @@ export function createDenialNotifier(options: NotifyOptions, clock: Clock, logge
     entry.quietUntil = now + windowMs;
     try {
       const sent = onAlert(alert);
-      if (sent instanceof Promise) {
-        sent.catch((error: unknown) => logger.error({ err: error, key }, 'rate-limit alert hook failed'));
+      // Any thenable, not only a native promise; Promise.resolve adopts it, so its rejection is caught.
+      if (isThenable(sent)) {
+        Promise.resolve(sent).catch((error: unknown) => logger.error({ err: error, key }, 'rate-limit alert hook failed'));
       }
     } catch (error) {
       logger.error({ err: error, key }, 'rate-limit alert hook failed');

@@ -48,7 +48,10 @@ export interface RouteLimitRule<R> {
    * @default the matched route pattern with the limit, e.g. `'/api/data 120/60000ms'`. Where the framework
    * matched no route (a middleware mounted with `app.use`): `'*'` with the limit, never the request path,
    * since a client varying the path must not get a fresh counter per path; name such limits when two of
-   * them with the same max and window should count apart.
+   * them with the same max and window should count apart. Express keeps no pattern for a router's mount
+   * path, only the text that matched it (lower-cased here, as express matches it in any case): under a
+   * parameterised mount (`app.use('/orgs/:org', router)`) each value (`/orgs/a`, `/orgs/b`) gets its own
+   * counter, so a client making up values makes up budgets. Give such limits a `name`.
    */
   readonly name?: string;
   /** Units each request costs. Number > 0. @default 1 */
@@ -274,11 +277,25 @@ export function createRouteLimit<R>(options: RouteLimitOptions<R>): RouteLimit<R
     return isThenable(refunded) ? refunded.then(() => verdict) : verdict;
   };
 
-  const failed = (request: HttpRequest, error: unknown, startedAt: number): HttpVerdict | undefined => {
+  /** The counter id of a rule: its name, else the route pattern (or `'*'`) with the limit. */
+  const idOf = (rule: CompiledRule<R>, route: string): string => rule.name ?? route + rule.suffix;
+
+  const failed = (
+    request: HttpRequest,
+    consumes: readonly ConsumeRequest[],
+    route: string,
+    error: unknown,
+    startedAt: number,
+  ): HttpVerdict | undefined => {
     storeError(error, failClosed ? 'store failed; answering 503 (fail closed)' : 'store failed; letting requests through (fail open)');
     if (onDecision) {
       const latency = latencyClock.now() - startedAt;
-      safely(logger, () => onDecision(eventOf(request, 'route', undefined, undefined, latency, error)));
+      // One event per limit, as for a decision, so metrics can tell which limit failed open or closed.
+      // The key and cost are known once the request's consumes were built (they were, unless building them threw).
+      rules.forEach((rule, i) => {
+        const consume = consumes[i];
+        safely(logger, () => onDecision(eventOf(request, consume?.limitId ?? idOf(rule, route), consume, undefined, latency, error)));
+      });
     }
     return failClosed ? unavailableVerdict() : undefined;
   };
@@ -294,16 +311,16 @@ export function createRouteLimit<R>(options: RouteLimitOptions<R>): RouteLimit<R
     let pending: MaybePromise<ComposedDecision>;
     try {
       for (const rule of rules) {
-        consumes.push({ key: keyOf(rule, raw, request), limitId: rule.name ?? route + rule.suffix, spec: rule.spec, cost: rule.cost });
+        consumes.push({ key: keyOf(rule, raw, request), limitId: idOf(rule, route), spec: rule.spec, cost: rule.cost });
       }
       pending = consumeAll(store, consumes);
     } catch (error) {
-      return failed(request, error, startedAt);
+      return failed(request, consumes, route, error, startedAt);
     }
     if (isThenable(pending)) {
       return pending.then(
         (composed) => decided(raw, request, consumes, composed, startedAt),
-        (error: unknown) => failed(request, error, startedAt),
+        (error: unknown) => failed(request, consumes, route, error, startedAt),
       );
     }
     return decided(raw, request, consumes, pending, startedAt);

@@ -176,6 +176,55 @@ describe('createLimiter', () => {
     expect(result.decision.limit).toBe(10);
   });
 
+  it.each(['throw', 'reject'] as const)(
+    'an API-key lookup that fails (%s) treats the key as unknown, and logs it without the key',
+    async (mode) => {
+      const { logger, lines } = recordingLogger();
+      const secret = 'not-a-valid-object-id-0123456789';
+      const { limiter } = setup({
+        logger,
+        apiKeys: {
+          resolve: (apiKey) => {
+            if (apiKey !== secret) return undefined;
+            const error = new Error('CastError');
+            if (mode === 'throw') throw error;
+            return Promise.reject(error);
+          },
+          plans: { partner: { capacity: 2_000, refillPerSecond: 200, burst: 500 } },
+        },
+      });
+      // A lookup that fails is no way past the limit: the request counts as one without a key.
+      const result = await limiter.check(get('/a', { headers: { 'x-api-key': secret } }));
+      expect(result.key).toBe('ip:203.0.113.7');
+      expect(result.plan).toBeUndefined();
+      expect(result.decision.limit).toBe(60);
+      expect(result.decision.remaining).toBe(59);
+      expect(sync(limiter.check(get('/a'))).decision.remaining).toBe(58);
+      const identity = await limiter.identify(get('/a', { headers: { 'x-api-key': secret } }));
+      expect(identity.key).toBe('ip:203.0.113.7');
+      const warnings = lines.filter((l) => l.level === 'warn' && l.message.includes('API key'));
+      expect(warnings).toHaveLength(2);
+      expect(warnings[0]?.fields.err).toBeInstanceOf(Error);
+      // Never the key itself: at most a short prefix of it.
+      for (const line of warnings) {
+        expect(line.message).not.toContain(secret.slice(0, 8));
+        expect(JSON.stringify(line.fields)).not.toContain(secret.slice(0, 8));
+      }
+    },
+  );
+
+  it('a synchronous API-key lookup that throws stays synchronous', () => {
+    const { limiter } = setup({
+      apiKeys: {
+        resolve: () => {
+          throw new Error('bad key');
+        },
+        plans: {},
+      },
+    });
+    expect(sync(limiter.check(get('/a', { headers: { 'x-api-key': 'x' } }))).key).toBe('ip:203.0.113.7');
+  });
+
   it('logs a limited client once per window, not once per request', () => {
     const { logger, lines } = recordingLogger();
     const { clock, limiter } = setup({ logger });
@@ -477,6 +526,33 @@ describe('consumeAll', () => {
     expect(denied.allowed).toBe(false);
     expect(base.get('k')?.limits.wide?.remaining).toBe(9);
   });
+
+  it.each(['throw', 'reject', 'reject a thenable'] as const)(
+    'a refund that fails (%s) leaves the denial standing',
+    async (mode) => {
+      const clock = new ManualClock(T0);
+      const base = createReferenceStore({ clock });
+      const refunded: unknown[] = [];
+      const failing = {
+        ...base,
+        refund: (request: Parameters<Store['refund']>[0]) => {
+          refunded.push(request);
+          const error = new Error('refund: connection reset');
+          if (mode === 'throw') throw error;
+          if (mode === 'reject') return Promise.reject(error);
+          // Rejected only once someone asks: a promise library's promise, not instanceof Promise.
+          return { then: (ok: never, fail: (e: unknown) => unknown) => Promise.reject(error).then(ok, fail) };
+        },
+      } as unknown as Store;
+      const wide = { key: 'k', limitId: 'wide', spec: fixedWindow({ limit: 10, window: '1m' }), cost: 1 };
+      const narrow = { key: 'k', limitId: 'narrow', spec: fixedWindow({ limit: 1, window: '1m' }), cost: 1 };
+      expect((await consumeAll(failing, [wide, narrow])).allowed).toBe(true);
+      const denied = await consumeAll(failing, [wide, narrow]);
+      expect(denied).toMatchObject({ allowed: false, deniedBy: 1 });
+      // The refund was asked for, naming the decision that took the cost.
+      expect(refunded).toEqual([{ ...wide, takenResetAt: denied.decisions[0]?.resetAt }]);
+    },
+  );
 
   it('refunds over an asynchronous store too', async () => {
     const clock = new ManualClock(T0);

@@ -51,8 +51,11 @@ describe('createDenialNotifier', () => {
     const logger = recordingLogger();
     createDenialNotifier({ threshold: 1, onAlert: () => { throw new Error('x'); } }, clock, logger)('a', 'g');
     createDenialNotifier({ threshold: 1, onAlert: () => Promise.reject(new Error('y')) }, clock, logger)('a', 'g');
+    // A promise library's promise (not instanceof Promise) that rejects once asked.
+    const thenable = { then: (ok: never, fail: (error: unknown) => unknown) => Promise.reject(new Error('z')).then(ok, fail) };
+    createDenialNotifier({ threshold: 1, onAlert: () => thenable as unknown as Promise<void> }, clock, logger)('a', 'g');
     await new Promise((resolve) => setImmediate(resolve));
-    expect(logger.lines.filter((l) => l.message.includes('alert hook failed'))).toHaveLength(2);
+    expect(logger.lines.filter((l) => l.message.includes('alert hook failed'))).toHaveLength(3);
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRouteLimit, LimiterError, type DecisionEvent } from '@micboard/limiter-core';
+import { createRouteLimit, LimiterError, type DecisionEvent, type Store } from '@micboard/limiter-core';
 import { asyncStore, brokenStore, req, setup, sync } from './helpers.js';
 
 type Raw = { key?: string; user?: string };
@@ -182,6 +182,71 @@ describe('createRouteLimit', () => {
     // Request 1's entry would have left the window by now; request 2's has not.
     clock.advance(950);
     expect((await first.check({}, req()))?.headers['X-RateLimit-Remaining']).toBe('0');
+  });
+
+  it.each(['throw', 'reject'] as const)('a composed denial stands when the refund of the earlier limits fails (%s)', async (mode) => {
+    const { store, clock, logger } = setup();
+    const flaky: Store = {
+      ...asyncStore(store),
+      name: 'flaky-refund',
+      consume: (r) => store.consume(r),
+      refund: () => {
+        if (mode === 'throw') throw new Error('refund: connection reset');
+        return Promise.reject(new Error('refund: connection reset'));
+      },
+    };
+    const route = createRouteLimit<Raw>({ store: flaky, clock, logger, limits: [{ max: 10, window: '1m' }, { max: 1, window: '1m' }] });
+    const out: (number | string)[] = [];
+    for (let i = 0; i < 5; i++) {
+      const verdict = await route.check({}, req({ route: '/x' }));
+      out.push(verdict === undefined ? 'passed' : verdict.status);
+    }
+    expect(out).toEqual([200, 429, 429, 429, 429]);
+    // A refund is no store failure: nothing logged as one.
+    expect(logger.lines.filter((l) => l.level === 'error')).toEqual([]);
+  });
+
+  it("a later limit's denial waits for, and survives, a refund answered with a rejecting thenable", async () => {
+    const { store, clock } = setup();
+    let asked = false;
+    // A promise library's promise: thenable, not instanceof Promise, and rejected once asked.
+    const thenableRefunds: Store = {
+      ...asyncStore(store),
+      consume: (r) => store.consume(r),
+      refund: () =>
+        ({
+          then: (ok: never, fail: (error: unknown) => unknown) => {
+            asked = true;
+            return Promise.reject(new Error('refund failed')).then(ok, fail);
+          },
+        }) as unknown as Promise<void>,
+    };
+    const first = createRouteLimit<Raw>({ store: thenableRefunds, clock, max: 5, window: '1m', name: 'first' });
+    const second = createRouteLimit<Raw>({ store, clock, max: 1, window: '1m', name: 'second' });
+    const raw = {};
+    expect(sync(first.check({}, req()))).toMatchObject({ allowed: true });
+    expect(sync(second.check({}, req()))).toMatchObject({ allowed: true });
+    expect(sync(first.check(raw, req()))).toMatchObject({ allowed: true });
+    expect(await second.check(raw, req())).toMatchObject({ allowed: false, status: 429 });
+    expect(asked).toBe(true);
+  });
+
+  it.each(['throw', 'reject'] as const)('a store failure event names each limit, with its key and cost (%s)', async (mode) => {
+    const { clock, logger } = setup();
+    const events: DecisionEvent[] = [];
+    const route = createRouteLimit<Raw>({
+      store: brokenStore(mode),
+      clock,
+      logger,
+      limits: [{ max: 1, window: '1s', cost: 2 }, { max: 5, window: '1m', name: 'hourly', by: 'user' }],
+      getUserId: (r) => r.user,
+      onDecision: (e) => events.push(e),
+    });
+    expect(await route.check({ user: 'u1' }, req({ route: '/api/items/:id' }))).toBeUndefined();
+    expect(events).toHaveLength(2);
+    expect(events[0]).toMatchObject({ limiter: '/api/items/:id 1/1000ms', key: 'ip:203.0.113.7', cost: 2, allowed: true });
+    expect(events[1]).toMatchObject({ limiter: 'hourly', key: 'user:u1', cost: 1, allowed: true });
+    for (const e of events) expect(e.storeError).toBeInstanceOf(Error);
   });
 
   it.each(['throw', 'reject'] as const)('a failing store (%s) fails open, or closed on request', async (mode) => {
