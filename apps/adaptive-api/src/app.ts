@@ -22,6 +22,8 @@ export interface AdaptiveApiDeps {
   readonly logger?: Logger;
   /** A name for this instance in the activity view. @default a random id */
   readonly instance?: string;
+  /** Use these users and tokens instead of an in-memory set signed with `authSecret` (e.g. a smaller `maxUsers`). */
+  readonly auth?: Auth;
 }
 
 /** The app before it listens. */
@@ -65,7 +67,7 @@ export async function createApp(config: AdaptiveApiConfig, deps: AdaptiveApiDeps
   const opened = await useOrOpenStore(deps.store, config.redisUrl, logger);
   const { store } = opened;
   const instance = deps.instance ?? randomBytes(3).toString('hex');
-  const auth = createAuth({ secret: config.authSecret });
+  const auth = deps.auth ?? createAuth({ secret: config.authSecret });
   const metrics = createLimiterMetrics({ store: store.name, isDegraded: opened.degraded });
   const activity = createActivityLog();
 
@@ -131,7 +133,15 @@ export async function createApp(config: AdaptiveApiConfig, deps: AdaptiveApiDeps
 
   router.post('/api/v1/auth/register', async (ctx) => {
     const { username, password } = await credentials(ctx, 8);
-    if (!(await auth.register(username, password))) ctx.throw(409, 'That username is taken');
+    const result = await auth.register(username, password);
+    if (result === 'taken') ctx.throw(409, 'That username is taken');
+    if (result === 'full') {
+      // Not the client's fault and not a name clash: the server keeps at most so many users (so a
+      // spammer cannot fill its memory). Set here, as a thrown 5xx has its message hidden and is logged.
+      ctx.status = 503;
+      ctx.body = { error: 'Service unavailable', detail: 'Registration is closed: this server has as many users as it keeps' };
+      return;
+    }
     ctx.status = 201;
     ctx.body = { username };
   });

@@ -5,9 +5,15 @@ import { createHmac, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
  * signed tokens, so a token issued by one instance is accepted by every instance with the same secret.
  * It exists to give the limiter an authenticated user id; a real app brings its own.
  */
+/**
+ * What a registration did: `created`; `taken` (the name is someone's, or being registered right
+ * now); `full` (the table holds `maxUsers`, counting registrations still hashing).
+ */
+export type RegisterResult = 'created' | 'taken' | 'full';
+
 export interface Auth {
-  /** Creates a user; false when the name is taken. */
-  register(username: string, password: string): Promise<boolean>;
+  /** Creates a user, unless the name is taken or the user table is full. */
+  register(username: string, password: string): Promise<RegisterResult>;
   /** A token for valid credentials, or undefined. Takes as long for an unknown user as for a wrong password. */
   login(username: string, password: string): Promise<string | undefined>;
   /** The user a bearer token belongs to, or undefined when it is missing, forged or expired. */
@@ -49,6 +55,8 @@ export function createAuth(options: AuthOptions = {}): Auth {
   const maxUsers = options.maxUsers ?? 10_000;
   const now = options.now ?? (() => Date.now());
   const users = new Map<string, { salt: Buffer; hash: Buffer }>();
+  /** Names being registered now (hashing their password). */
+  const pending = new Set<string>();
   const decoySalt = randomBytes(16);
 
   const sign = (payload: string): string => createHmac('sha256', secret).update(payload).digest('base64url');
@@ -56,13 +64,19 @@ export function createAuth(options: AuthOptions = {}): Auth {
   return {
     tokenTtlSeconds: ttl,
     async register(username, password) {
-      if (users.has(username) || users.size >= maxUsers) return false;
-      const salt = randomBytes(16);
-      const hash = await derive(password, salt);
-      // Another registration may have won while we hashed.
-      if (users.has(username)) return false;
-      users.set(username, { salt, hash });
-      return true;
+      if (users.has(username) || pending.has(username)) return 'taken';
+      // A registration holds its place while it hashes: checked against users alone, every request
+      // arriving during one hash saw room, and together they went past the cap.
+      if (users.size + pending.size >= maxUsers) return 'full';
+      pending.add(username);
+      try {
+        const salt = randomBytes(16);
+        const hash = await derive(password, salt);
+        users.set(username, { salt, hash });
+        return 'created';
+      } finally {
+        pending.delete(username);
+      }
     },
     async login(username, password) {
       const user = users.get(username);

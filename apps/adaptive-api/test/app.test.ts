@@ -3,6 +3,7 @@ import { ManualClock } from '@micboard/limiter-core/testing';
 import { createMemoryStore } from '@micboard/limiter-store';
 import { loadConfig } from '../src/config.js';
 import { start, type RunningAdaptiveApi } from '../src/app.js';
+import { createAuth } from '../src/auth.js';
 
 const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
@@ -56,6 +57,16 @@ describe('adaptive-api endpoints', () => {
     expect(await imported.json()).toEqual({ imported: 2, total: 22 });
     expect((await fetch(`${url}/api/v1/nope`)).status).toBe(404);
     expect((await fetch(`${url}/api/v1/health`)).status).toBe(200);
+  });
+
+  it('answers a full user table with 503 "registration is closed", not "taken"', async () => {
+    api = await start(loadConfig({ PORT: '0', LOG_LEVEL: 'silent' }), { auth: createAuth({ maxUsers: 1 }) });
+    const { url } = api;
+    expect((await post(`${url}/api/v1/auth/register`, { username: 'ada', password: 'correct horse' })).status).toBe(201);
+    expect((await post(`${url}/api/v1/auth/register`, { username: 'ada', password: 'correct horse' })).status).toBe(409);
+    const full = await post(`${url}/api/v1/auth/register`, { username: 'bob', password: 'correct horse' });
+    expect(full.status).toBe(503);
+    expect(await full.json()).toEqual({ error: 'Service unavailable', detail: 'Registration is closed: this server has as many users as it keeps' });
   });
 
   it('charges seed 2 costs: register 10, login 5, store-import 3, others 1', async () => {

@@ -5,8 +5,8 @@ describe('createAuth', () => {
   it('registers once, logs in with the right password only, and verifies its tokens', async () => {
     let now = 1_700_000_000_000;
     const auth = createAuth({ secret: 's'.repeat(32), tokenTtlSeconds: 60, now: () => now });
-    expect(await auth.register('ada', 'correct horse')).toBe(true);
-    expect(await auth.register('ada', 'another one')).toBe(false);
+    expect(await auth.register('ada', 'correct horse')).toBe('created');
+    expect(await auth.register('ada', 'another one')).toBe('taken');
     expect(await auth.login('ada', 'wrong password')).toBeUndefined();
     expect(await auth.login('nobody', 'correct horse')).toBeUndefined();
     const token = await auth.login('ada', 'correct horse');
@@ -31,11 +31,22 @@ describe('createAuth', () => {
     expect(b.verify(undefined)).toBeUndefined();
   });
 
-  it('caps the number of users', async () => {
+  it('caps the number of users, and says the table is full rather than the name taken', async () => {
     const auth = createAuth({ maxUsers: 2 });
-    expect(await auth.register('u1', 'password1')).toBe(true);
-    expect(await auth.register('u2', 'password2')).toBe(true);
-    expect(await auth.register('u3', 'password3')).toBe(false);
+    expect(await auth.register('u1', 'password1')).toBe('created');
+    expect(await auth.register('u2', 'password2')).toBe('created');
+    expect(await auth.register('u3', 'password3')).toBe('full');
+    expect(await auth.register('u1', 'password1')).toBe('taken');
+  });
+
+  it('counts registrations still hashing against the cap', async () => {
+    const auth = createAuth({ maxUsers: 2 });
+    const results = await Promise.all(['a1', 'a2', 'a3', 'a4'].map((name) => auth.register(name, 'password1')));
+    expect(results).toEqual(['created', 'created', 'full', 'full']);
+    // The same name twice at once: one wins, the other is told it is taken.
+    const twice = createAuth();
+    expect(await Promise.all([twice.register('ada', 'password1'), twice.register('ada', 'password2')])).toEqual(['created', 'taken']);
+    expect(await twice.login('ada', 'password1')).toEqual(expect.any(String));
   });
 });
 

@@ -58,7 +58,10 @@ export function readSeconds(env: Env, name: string, fallbackSeconds: number, ran
   return Math.round(value * 1000);
 }
 
-/** An absolute URL with one of the given protocols (e.g. `['http:', 'https:']`), without a trailing slash. */
+/**
+ * An absolute URL with one of the given protocols (e.g. `['http:', 'https:']`), without a trailing slash.
+ * A refused value is reported through {@link redactUrl}: URLs such as `REDIS_URL` carry passwords.
+ */
 export function readUrl(env: Env, name: string, fallback: string, protocols: readonly string[]): string;
 export function readUrl(env: Env, name: string, fallback: undefined, protocols: readonly string[]): string | undefined;
 export function readUrl(env: Env, name: string, fallback: string | undefined, protocols: readonly string[]): string | undefined {
@@ -68,9 +71,9 @@ export function readUrl(env: Env, name: string, fallback: string | undefined, pr
   try {
     url = new URL(raw);
   } catch {
-    throw new ConfigError(name, raw, `an absolute URL (${protocols.join(' or ')})`);
+    throw new ConfigError(name, redactUrl(raw), `an absolute URL (${protocols.join(' or ')})`);
   }
-  if (!protocols.includes(url.protocol)) throw new ConfigError(name, raw, `a URL starting with ${protocols.join(' or ')}//`);
+  if (!protocols.includes(url.protocol)) throw new ConfigError(name, redactUrl(raw), `a URL starting with ${protocols.join(' or ')}//`);
   return raw.replace(/\/+$/, '');
 }
 
@@ -100,4 +103,32 @@ export function readHost(env: Env, name: string, fallback: string): string {
   if (raw === undefined) return fallback;
   if (!/^[A-Za-z0-9.:-]+$/.test(raw)) throw new ConfigError(name, raw, 'a host name or IP address to listen on');
   return raw;
+}
+
+/** Query parameters that may carry a secret: ioredis, for one, reads a password from the query string. */
+const SECRET_PARAMS = new Set(['password', 'pass', 'auth', 'token']);
+
+/**
+ * The URL for messages: the user name, the password and any credential-like query parameter
+ * (`password`, `pass`, `auth`, `token`, in any case) masked; a value that is no URL at all may hold
+ * a secret anywhere, so it is not shown.
+ */
+export function redactUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return '<unparseable>';
+  }
+  const params = [...url.searchParams];
+  const secretParams = params.some(([name]) => SECRET_PARAMS.has(name.toLowerCase()));
+  // Nothing to hide: the value as the operator wrote it, not as URL normalises it (`ftp://h/`).
+  if (!url.username && !url.password && !secretParams) return value;
+  if (url.username) url.username = '***';
+  if (url.password) url.password = '***';
+  if (secretParams) {
+    // Rebuilt in order, so duplicated names are all masked and the rest keep their place.
+    url.search = new URLSearchParams(params.map(([name, param]): [string, string] => [name, SECRET_PARAMS.has(name.toLowerCase()) ? '***' : param])).toString();
+  }
+  return url.toString();
 }

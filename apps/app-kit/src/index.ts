@@ -1,4 +1,4 @@
-export { ConfigError, readChoice, readHost, readInteger, readPort, readRaw, readSeconds, readToken, readUrl } from './env.js';
+export { ConfigError, readChoice, readHost, readInteger, readPort, readRaw, readSeconds, readToken, readUrl, redactUrl } from './env.js';
 export type { Env } from './env.js';
 export { createConsoleLogger, LOG_LEVELS } from './logger.js';
 export type { LogLevel } from './logger.js';
@@ -10,5 +10,5 @@ export { createLimiterMetrics } from './metrics.js';
 export type { DecisionLike, LimiterMetrics, LimiterMetricsOptions } from './metrics.js';
 export { listen, serveApp } from './serve.js';
 export type { Listening, ListenOptions } from './serve.js';
-export { openStore, redactUrl, useOrOpenStore } from './store.js';
+export { openStore, useOrOpenStore } from './store.js';
 export type { OpenedStore } from './store.js';

@@ -11,9 +11,12 @@ const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 
 /**
  * A logger for the app: one JSON line per entry on stderr (stdout stays free for the URLs a person
  * reads). Libraries get it injected; they never print on their own.
+ *
+ * @throws TypeError for a level that is not one of {@link LOG_LEVELS} (in any case): unchecked, an
+ *   unknown level filtered nothing, so `SILENT` logged every debug line.
  */
 export function createConsoleLogger(level: LogLevel, name: string, write: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): Logger {
-  const threshold = ORDER[level];
+  const threshold = ORDER[normaliseLevel(level)];
   const at =
     (entryLevel: Exclude<LogLevel, 'silent'>) =>
     (fields: Record<string, unknown>, message: string): void => {
@@ -21,6 +24,15 @@ export function createConsoleLogger(level: LogLevel, name: string, write: (line:
       write(JSON.stringify({ time: new Date().toISOString(), level: entryLevel, name, msg: message, ...serialise(fields) }));
     };
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+/** The level as LOG_LEVELS spells it, for a value that reached us unchecked (e.g. `'WARN'`). */
+function normaliseLevel(level: unknown): LogLevel {
+  const normalised = typeof level === 'string' ? level.trim().toLowerCase() : level;
+  if (!LOG_LEVELS.includes(normalised as LogLevel)) {
+    throw new TypeError(`unknown log level ${JSON.stringify(level)}: expected one of ${LOG_LEVELS.join(', ')}`);
+  }
+  return normalised as LogLevel;
 }
 
 function serialise(fields: Record<string, unknown>): Record<string, unknown> {

@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import type { Logger, Store } from '@micboard/limiter-core';
 import { createMemoryStore } from '@micboard/limiter-store';
 import { createRedisStore } from '@micboard/limiter-store/redis';
+import { redactUrl } from './env.js';
 
 /** A store the app opened, and how to release it. */
 export interface OpenedStore {
@@ -70,15 +71,4 @@ export async function openStore(redisUrl: string | undefined, logger: Logger, co
 export async function useOrOpenStore(injected: Store | undefined, redisUrl: string | undefined, logger: Logger): Promise<OpenedStore> {
   if (injected === undefined) return openStore(redisUrl, logger);
   return { store: injected, degraded: () => (injected as { degraded?: unknown }).degraded === true, close: async () => {} };
-}
-
-/** The URL without its password, for messages. */
-export function redactUrl(value: string): string {
-  try {
-    const url = new URL(value);
-    if (url.password) url.password = '***';
-    return url.toString();
-  } catch {
-    return '<unparseable>';
-  }
 }

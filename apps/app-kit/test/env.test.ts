@@ -72,9 +72,19 @@ describe('environment readers', () => {
     expect(refusal(() => readUrl({ U: 'ftp://h' }, 'U', 'http://x', ['http:', 'https:'])).message).toBe(
       'Invalid environment variable U="ftp://h": expected a URL starting with http: or https://',
     );
+    // An unparseable value may hold a secret anywhere in it: it is not echoed.
     expect(refusal(() => readUrl({ U: 'not a url' }, 'U', undefined, ['redis:'])).message).toBe(
-      'Invalid environment variable U="not a url": expected an absolute URL (redis:)',
+      'Invalid environment variable U="<unparseable>": expected an absolute URL (redis:)',
     );
+  });
+
+  it('readUrl: never echoes the credentials of a URL it refuses', () => {
+    const error = refusal(() => readUrl({ REDIS_URL: 'tcp://:hunter2@10.0.0.9:6379' }, 'REDIS_URL', undefined, ['redis:', 'rediss:']));
+    expect(error.variable).toBe('REDIS_URL');
+    expect(error.value).toBe('tcp://:***@10.0.0.9:6379');
+    expect(error.message).toBe('Invalid environment variable REDIS_URL="tcp://:***@10.0.0.9:6379": expected a URL starting with redis: or rediss://');
+    const query = refusal(() => readUrl({ U: 'ftp://admin:pw@h/?token=hunter2' }, 'U', 'http://x', ['http:']));
+    expect(query.message).not.toMatch(/hunter2|admin|pw@/);
   });
 
   it('readChoice: is case-insensitive and lists the choices when refusing', () => {

@@ -27,4 +27,16 @@ describe('createConsoleLogger', () => {
       expect(shown).toEqual(entries.slice(LOG_LEVELS.indexOf(level)));
     }
   });
+
+  it('takes a level in any case, and refuses one it does not know rather than logging everything', () => {
+    const lines: string[] = [];
+    // A level read without readChoice (the demo did) reaches the logger as the user typed it.
+    const silent = createConsoleLogger('SILENT' as LogLevel, 'x', (line) => lines.push(line));
+    silent.error({}, 'hidden');
+    const warn = createConsoleLogger(' Warn ' as LogLevel, 'x', (line) => lines.push(line));
+    warn.info({}, 'hidden');
+    warn.warn({}, 'shown');
+    expect(lines.map((line) => (JSON.parse(line) as { msg: string }).msg)).toEqual(['shown']);
+    expect(() => createConsoleLogger('loud' as LogLevel, 'x')).toThrow('unknown log level "loud": expected one of debug, info, warn, error, silent');
+  });
 });

@@ -5,10 +5,20 @@ import { createMemoryStore } from '@micboard/limiter-store';
 import { openStore, redactUrl, useOrOpenStore } from '../src/index.js';
 
 describe('redactUrl', () => {
-  it('hides the password and keeps the rest', () => {
-    expect(redactUrl('redis://user:hunter2@127.0.0.1:6379/0')).toBe('redis://user:***@127.0.0.1:6379/0');
+  it('hides the user name and password and keeps the rest', () => {
+    expect(redactUrl('redis://user:hunter2@127.0.0.1:6379/0')).toBe('redis://***:***@127.0.0.1:6379/0');
+    expect(redactUrl('redis://admin@127.0.0.1:6379')).toBe('redis://***@127.0.0.1:6379');
     expect(redactUrl('redis://127.0.0.1:6379')).toBe('redis://127.0.0.1:6379');
     expect(redactUrl('not a url :hunter2')).toBe('<unparseable>');
+  });
+
+  it('hides credential-like query parameters, whatever their case', () => {
+    // ioredis reads a password from the query string too.
+    expect(redactUrl('redis://127.0.0.1:1/?password=hunter2')).toBe('redis://127.0.0.1:1/?password=***');
+    expect(redactUrl('https://h/x?db=2&Pass=a&AUTH=b&token=c&Password=d&name=e')).toBe(
+      'https://h/x?db=2&Pass=***&AUTH=***&token=***&Password=***&name=e',
+    );
+    expect(redactUrl('redis://h:6379/0?db=2')).toBe('redis://h:6379/0?db=2');
   });
 });
 
@@ -25,6 +35,13 @@ describe('openStore', () => {
     await expect(openStore(`redis://:secret@127.0.0.1:${port}`, silentLogger, 1000)).rejects.toThrow(
       `Cannot reach Redis at REDIS_URL=redis://:***@127.0.0.1:${port}`,
     );
+  });
+
+  it('refuses an unreachable Redis without the password given in its query string', async () => {
+    const port = await freePort();
+    const refused = await openStore(`redis://127.0.0.1:${port}/?password=hunter2`, silentLogger, 1000).catch((error: unknown) => error);
+    expect((refused as Error).message).toContain(`Cannot reach Redis at REDIS_URL=redis://127.0.0.1:${port}/?password=***`);
+    expect((refused as Error).message).not.toContain('hunter2');
   });
 
   it('uses an injected store as it is, reports its degraded flag, and never closes it', async () => {

@@ -172,7 +172,17 @@ export function createBackend(options: BackendOptions): Backend {
       };
     },
     async resetClient(key) {
-      await call(primary, 'POST', `${ADMIN}/reset/${encodeURIComponent(key)}`);
+      // Every instance, not only the first: each keeps its own activity counts and forgets the
+      // client only when it handles the reset itself, and the page sums those counts. The store
+      // reset is idempotent, so resetting a shared store once per instance is harmless.
+      const results = await Promise.allSettled(options.urls.map((url) => call(url, 'POST', `${ADMIN}/reset/${encodeURIComponent(key)}`)));
+      const failed = results.filter((result): result is PromiseRejectedResult => result.status === 'rejected').map((result) => result.reason as Error);
+      const [first] = failed;
+      if (first === undefined) return;
+      const status = first instanceof BackendError ? first.status : 502;
+      const messages = [...new Set(failed.map((error) => error.message))].join('; ');
+      const partly = failed.length < results.length ? ' (the other instances were reset: Reset again once every instance answers)' : '';
+      throw new BackendError(status, `${messages}${partly}`);
     },
     async setProfile(userType, patch) {
       const query = new URLSearchParams({ user_type: userType });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { loadConfig as loadApiConfig, start as startApi } from '@micboard/adaptive-api';
 import { BackendError, createBackend } from '../src/backend.js';
 
 type Route = (url: URL, init: RequestInit | undefined) => Response | Promise<Response>;
@@ -109,8 +110,56 @@ describe('createBackend', () => {
     ]);
   });
 
+  it('resets a client on every instance, so none keeps showing its counts, and says which one failed', async () => {
+    const log: string[] = [];
+    const routes = {
+      'POST 127.0.0.1:1/api/v1/admin/rate-limit/reset/user%3Aada': () => json({ reset: true }),
+      'POST 127.0.0.1:2/api/v1/admin/rate-limit/reset/user%3Aada': () => json({ reset: true }),
+    };
+    const backend = createBackend({ urls: ['http://127.0.0.1:1', 'http://127.0.0.1:2'], adminToken: 't'.repeat(16), fetch: fakeFetch(routes, log) });
+    await backend.resetClient('user:ada');
+    expect(log.map((line) => line.split(' ')[1]).sort()).toEqual([
+      '127.0.0.1:1/api/v1/admin/rate-limit/reset/user%3Aada',
+      '127.0.0.1:2/api/v1/admin/rate-limit/reset/user%3Aada',
+    ]);
+
+    // One instance down: the others are still reset (a reset is idempotent: Reset again once it is back).
+    const down = createBackend({
+      urls: ['http://127.0.0.1:1', 'http://127.0.0.1:3', 'http://127.0.0.1:2'],
+      adminToken: 't'.repeat(16),
+      fetch: fakeFetch(routes, log),
+    });
+    log.length = 0;
+    const refused = await down.resetClient('user:ada').catch((error: unknown) => error);
+    expect(refused).toMatchObject({ status: 502 });
+    expect((refused as Error).message).toContain('127.0.0.1:3 is not answering');
+    expect(log).toHaveLength(3);
+  });
+
   it('without an admin token, says how to fix it', async () => {
     const backend = createBackend({ urls: ['http://127.0.0.1:1'], adminToken: undefined, fetch: fakeFetch({}) });
     expect((await backend.state()).error).toContain('ADMIN_TOKEN');
+  });
+});
+
+describe('createBackend against two adaptive-api instances on one store', () => {
+  it('Reset forgets the client on every instance', async () => {
+    const adminToken = 'reset-admin-token-0123456';
+    const config = loadApiConfig({ PORT: '0', ADMIN_TOKEN: adminToken, LOG_LEVEL: 'silent' });
+    const a = await startApi(config, { instance: 'a' });
+    // b shares a's store, as instances on one Redis do (a owns it and closes it).
+    const b = await startApi(config, { store: a.limiter.store, instance: 'b' });
+    try {
+      const backend = createBackend({ urls: [a.url, b.url], adminToken });
+      for (let i = 0; i < 4; i++) await (await fetch(`${(i % 2 ? b : a).url}/api/v1/items`)).arrayBuffer();
+      const seen = (await backend.state()).clients.find((client) => client.key === 'ip:127.0.0.1');
+      expect(seen?.allowed).toBe(4);
+      await backend.resetClient('ip:127.0.0.1');
+      const after = (await backend.state()).clients.find((client) => client.key === 'ip:127.0.0.1');
+      expect(after?.allowed ?? 0).toBe(0);
+    } finally {
+      await b.close();
+      await a.close();
+    }
   });
 });

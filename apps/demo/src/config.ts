@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ConfigError, readPort, readRaw, readToken, readUrl, type Env } from '@micboard/app-kit';
+import { ConfigError, LOG_LEVELS, readChoice, readPort, readRaw, readToken, readUrl, type Env, type LogLevel } from '@micboard/app-kit';
 
 /** What `pnpm demo` reads from its environment. */
 export interface DemoConfig {
@@ -17,7 +17,9 @@ export interface DemoConfig {
   readonly adminToken: string;
   /** `AUTH_SECRET`: shared by the adaptive API instances so a login on one works on the other. @default random */
   readonly authSecret: string;
-  /** The environment passed on to the apps (LOG_LEVEL, NODE_ENV, SHURE_API_*...). */
+  /** `LOG_LEVEL`, in any case, for the demo's own loggers and the apps'. @default 'warn' */
+  readonly logLevel: LogLevel;
+  /** The environment passed on to the apps (NODE_ENV, SHURE_API_*...). */
   readonly env: Env;
 }
 
@@ -41,6 +43,9 @@ export function loadDemoConfig(env: Env): DemoConfig {
     redisUrl,
     adminToken: readToken(env, 'ADMIN_TOKEN') ?? randomBytes(18).toString('base64url'),
     authSecret: readToken(env, 'AUTH_SECRET', 32) ?? randomBytes(32).toString('base64url'),
+    // Read as the apps read it: passed on raw, `SILENT` reached the demo's loggers unchecked and
+    // filtered nothing.
+    logLevel: readChoice(env, 'LOG_LEVEL', 'warn', LOG_LEVELS),
     env,
   };
   const named: Array<[string, number]> = [

@@ -30,7 +30,7 @@ export interface RunningDemo {
 }
 
 export interface DemoOptions {
-  /** Where the apps log. @default a JSON-lines logger on stderr at `LOG_LEVEL` (default 'warn') */
+  /** Where the apps log. @default a JSON-lines logger on stderr at `config.logLevel` (`LOG_LEVEL`, default 'warn') */
   readonly logLevel?: LogLevel;
 }
 
@@ -45,7 +45,7 @@ export interface DemoOptions {
  * await demo.close();
  */
 export async function runDemo(config: DemoConfig, options: DemoOptions = {}): Promise<RunningDemo> {
-  const logLevel = options.logLevel ?? (config.env['LOG_LEVEL'] as LogLevel | undefined) ?? 'warn';
+  const logLevel = options.logLevel ?? config.logLevel;
   const checks: Array<[number, string]> = [
     [config.mockPort, 'MOCK_PORT'],
     ...config.micboardApiPorts.map((port, i): [number, string] => [port, i === 0 ? 'MICBOARD_API_PORT' : 'MICBOARD_API_PORT_2']),

@@ -11,6 +11,12 @@ describe('loadDemoConfig', () => {
     expect(config.authSecret.length).toBeGreaterThanOrEqual(32);
   });
 
+  it('reads LOG_LEVEL in any case, as the apps do, and hands its loggers the normalised level', () => {
+    expect(loadDemoConfig({}).logLevel).toBe('warn');
+    expect(loadDemoConfig({ LOG_LEVEL: 'SILENT' }).logLevel).toBe('silent');
+    expect(loadDemoConfig({ LOG_LEVEL: ' Debug ' }).logLevel).toBe('debug');
+  });
+
   it('runs two instances of each API on Redis', () => {
     const config = loadDemoConfig({ REDIS_URL: 'redis://127.0.0.1:6379', MICBOARD_API_PORT_2: '4010' });
     expect(config.micboardApiPorts).toEqual([3000, 4010]);
@@ -22,6 +28,7 @@ describe('loadDemoConfig', () => {
     [{ MOCK_PORT: 'eighty' }, 'MOCK_PORT'],
     [{ REDIS_URL: 'localhost' }, 'REDIS_URL'],
     [{ ADMIN_TOKEN: 'short' }, 'ADMIN_TOKEN'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL="loud": expected one of debug, info, warn, error, silent'],
   ])('refuses %o, naming the variable', (env, name) => {
     expect(() => loadDemoConfig(env)).toThrow(ConfigError);
     expect(() => loadDemoConfig(env)).toThrow(name);

@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import { isIP } from 'node:net';
 import express from 'express';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { createLimiter, silentLogger, type DecisionEvent, type Limiter, type Logger, type Store } from '@micboard/limiter-core';
@@ -133,8 +134,16 @@ export async function createApp(config: MicboardApiConfig, deps: MicboardApiDeps
   });
   app.post(ENDPOINT_LIMITS.discover.path, discover, json, async (req, res) => {
     const ips = (req.body as { ips?: unknown } | undefined)?.ips;
-    if (!Array.isArray(ips) || ips.length === 0 || ips.length > 64 || !ips.every((ip) => typeof ip === 'string' && ip.length <= 64)) {
+    if (!Array.isArray(ips) || ips.length === 0 || ips.length > 64) {
       res.status(400).json({ error: 'Bad request', detail: 'ips must be a list of 1-64 addresses' });
+      return;
+    }
+    // Checked here, not left to the Shure server: its refusal would come back as a failed upstream
+    // call (an outage to alerts and logs), after two calls spent on the client's typo.
+    const bad = ips.findIndex((ip) => typeof ip !== 'string' || isIP(ip) === 0);
+    if (bad !== -1) {
+      const shown = JSON.stringify(ips[bad]) ?? String(ips[bad]);
+      res.status(400).json({ error: 'Bad request', detail: `ips[${bad}] must be an IP address; got ${shown.length > 80 ? `${shown.slice(0, 80)}...` : shown}` });
       return;
     }
     res.json(await devices.discover(ips as string[]));
@@ -186,6 +195,12 @@ export async function createApp(config: MicboardApiConfig, deps: MicboardApiDeps
     res.status(404).json({ error: 'Not found', detail: `No endpoint ${req.method} ${req.path}` });
   });
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    if (error instanceof ShureUnavailable && error.failure.kind === 'rejected') {
+      // The server is up and refused what we sent on the client's behalf (a 4xx other than 401, 403,
+      // 404 and 429): the client's request is at fault, not the upstream, so no 5xx.
+      res.status(422).json({ error: 'Shure System API refused the request', detail: error.failure.message });
+      return;
+    }
     if (error instanceof ShureUnavailable) {
       const status = error.failure.kind === 'timeout' ? 504 : 502;
       res.status(status).json({ error: 'Shure System API unavailable', detail: error.failure.message });

@@ -1,4 +1,19 @@
-import { ConfigError, LOG_LEVELS, readChoice, readHost, readInteger, readPort, readRaw, readSeconds, readToken, readUrl, type Env, type LogLevel } from '@micboard/app-kit';
+import { isIP } from 'node:net';
+import {
+  ConfigError,
+  LOG_LEVELS,
+  readChoice,
+  readHost,
+  readInteger,
+  readPort,
+  readRaw,
+  readSeconds,
+  readToken,
+  readUrl,
+  redactUrl,
+  type Env,
+  type LogLevel,
+} from '@micboard/app-kit';
 
 /** The mock Shure System API's defaults (apps/shure-mock). */
 const MOCK_URL = 'http://127.0.0.1:8080';
@@ -60,7 +75,7 @@ export interface MicboardApiConfig {
  * const config = loadConfig(process.env);
  */
 export function loadConfig(env: Env): MicboardApiConfig {
-  const baseUrl = readUrl(env, 'SHURE_API_BASE_URL', MOCK_URL, ['http:', 'https:']);
+  const baseUrl = readShureBaseUrl(env, 'SHURE_API_BASE_URL');
   const nodeEnv = readNodeEnv(env);
   return {
     port: readPort(env, 'PORT', 3000),
@@ -82,7 +97,43 @@ export function loadConfig(env: Env): MicboardApiConfig {
   };
 }
 
-const PROXY_ENTRY = /^(loopback|linklocal|uniquelocal|[0-9.]+(\/\d{1,2})?|[0-9a-f:.]+(\/\d{1,3})?)$/i;
+/**
+ * The Shure System API's origin. The client refuses a path (every call adds /api/v1; a base URL
+ * ending in it is a common mistake) and credentials (it would drop them), but in words that name
+ * no variable and quote the URL, password and all; refused here, the message names the variable
+ * and shows the URL with its secrets masked.
+ */
+function readShureBaseUrl(env: Env, name: string): string {
+  const value = readUrl(env, name, MOCK_URL, ['http:', 'https:']);
+  const url = new URL(value);
+  if (url.pathname !== '/' || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+    throw new ConfigError(
+      name,
+      redactUrl(readRaw(env, name) ?? value),
+      "the server's origin only, such as https://10.0.0.5:10000 (no path, query or credentials; /api/v1 is added, and the key goes in SHURE_API_KEY)",
+    );
+  }
+  return value;
+}
+
+/** The names express's proxy-addr knows for whole address ranges (lower case only: it takes no other). */
+const PROXY_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * One TRUST_PROXY entry as proxy-addr takes it: a named range, an address, or an address with a
+ * prefix length its family can have. Checked here so a typo stops the app naming the variable,
+ * not with proxy-addr's "invalid IP address" once express compiles the setting.
+ */
+function isProxyEntry(entry: string): boolean {
+  if (PROXY_RANGES.has(entry)) return true;
+  const [address = '', prefix, extra] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || extra !== undefined) return false;
+  if (prefix === undefined) return true;
+  // proxy-addr refuses a prefix of 0 (trust everyone); an IPv4-mapped IPv6 address with a prefix
+  // (::ffff:10.0.0.0/104) stays IPv6 there, with IPv6's 128 bits.
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) >= 1 && Number(prefix) <= (family === 4 ? 32 : 128);
+}
 
 function readTrustProxy(env: Env, name: string): false | number | readonly string[] {
   const raw = readRaw(env, name);
@@ -92,7 +143,7 @@ function readTrustProxy(env: Env, name: string): false | number | readonly strin
   if (raw === 'true') return 1;
   if (/^\d+$/.test(raw)) return readInteger(env, name, 0, { min: 0, max: 10, expected: 'true, false, a number of hops (0-10) or proxy addresses' });
   const entries = raw.split(',').map((entry) => entry.trim());
-  if (!entries.every((entry) => PROXY_ENTRY.test(entry))) {
+  if (!entries.every(isProxyEntry)) {
     throw new ConfigError(name, raw, 'true, false, a number of hops, or comma-separated proxy addresses/CIDRs (e.g. loopback,10.0.0.0/8)');
   }
   return entries;

@@ -46,7 +46,7 @@ export interface DeviceServiceOptions {
   readonly now?: () => number;
 }
 
-/** A call to the Shure API failed; `failure` says how (the route answers 502 or 504). */
+/** A call to the Shure API failed; `failure` says how (the route answers 422 when the server refused the request, else 502 or 504). */
 export class ShureUnavailable extends Error {
   override readonly name = 'ShureUnavailable';
   constructor(readonly failure: ShureFailure) {

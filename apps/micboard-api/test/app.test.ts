@@ -82,6 +82,26 @@ describe('micboard-api', () => {
     expect((await post(`${url}/api/discover`, { ips: 'all' })).status).toBe(400);
   });
 
+  it("answers a malformed discovery address with the client's 400, naming ips and the value, without calling the Shure API", async () => {
+    const { url } = await launch();
+    mock.clearLog();
+    const refused = await post(`${url}/api/discover`, { ips: ['192.0.2.10', 'not-an-ip'] });
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toEqual({ error: 'Bad request', detail: 'ips[1] must be an IP address; got "not-an-ip"' });
+    expect(mock.requestLog.filter((entry) => entry.path.includes('discovery'))).toEqual([]);
+    expect(mock.discoveryIps()).toEqual([]);
+  });
+
+  it('passes a request the Shure API refuses (4xx) on as a 4xx, not as an outage', async () => {
+    const { url } = await launch();
+    // A valid address the server will not take: the mock, like the real server, takes IPv4 only.
+    const refused = await post(`${url}/api/discover`, { ips: ['2001:db8::1'] });
+    expect(refused.status).toBe(422);
+    const body = (await refused.json()) as { error: string; detail: string };
+    expect(body.error).toBe('Shure System API refused the request');
+    expect(body.detail).toContain('rejected 400');
+  });
+
   it('keeps config and groups', async () => {
     const { url } = await launch();
     expect((await post(`${url}/api/config`, { title: 'FOH', slots: [1, 2] })).status).toBe(200);

@@ -78,6 +78,19 @@ describe('loadConfig', () => {
     ['ADMIN_TOKEN', 'short'],
     ['TRUST_PROXY', 'everyone'],
     ['TRUST_PROXY', '99'],
+    // Only what express's proxy-addr takes: an address, or one with a prefix length it can have.
+    ['TRUST_PROXY', 'cafe'],
+    ['TRUST_PROXY', '10.0.0.0/99'],
+    ['TRUST_PROXY', '999.1.1.1'],
+    ['TRUST_PROXY', 'loopback,10.0.0.0/33'],
+    ['TRUST_PROXY', '::1/129'],
+    ['TRUST_PROXY', '10.0.0.0/'],
+    ['TRUST_PROXY', '0.0.0.0/0'],
+    ['TRUST_PROXY', 'Loopback'],
+    // The origin only: the client adds /api/v1 itself, and credentials belong in SHURE_API_KEY.
+    ['SHURE_API_BASE_URL', 'https://10.0.0.5:10000/api/v1'],
+    ['SHURE_API_BASE_URL', 'https://admin:hunter2@10.0.0.5:10000'],
+    ['SHURE_API_BASE_URL', 'https://10.0.0.5:10000/?key=1'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {
     let caught: unknown;
     try {
@@ -88,6 +101,31 @@ describe('loadConfig', () => {
     expect(caught).toBeInstanceOf(ConfigError);
     expect((caught as ConfigError).variable).toBe(name);
     expect((caught as Error).message).toContain(name);
+  });
+
+  it('never echoes the credentials of a refused SHURE_API_BASE_URL', () => {
+    let caught: unknown;
+    try {
+      loadConfig({ SHURE_API_BASE_URL: 'https://admin:hunter2@10.0.0.5:10000' });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    expect((caught as Error).message).toBe(
+      'Invalid environment variable SHURE_API_BASE_URL="https://***:***@10.0.0.5:10000/": expected the server\'s origin only, such as https://10.0.0.5:10000 (no path, query or credentials; /api/v1 is added, and the key goes in SHURE_API_KEY)',
+    );
+    expect(() => loadConfig({ SHURE_API_BASE_URL: 'https://10.0.0.5:10000/?token=hunter2&x=' })).toThrow(/token=\*\*\*/);
+  });
+
+  it('takes TRUST_PROXY addresses and ranges of either family', () => {
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.1,192.168.0.0/16,fd00::/8,::ffff:10.0.0.0/104,uniquelocal,linklocal' }).trustProxy).toEqual([
+      '10.0.0.1',
+      '192.168.0.0/16',
+      'fd00::/8',
+      '::ffff:10.0.0.0/104',
+      'uniquelocal',
+      'linklocal',
+    ]);
   });
 
   it('never echoes a bad admin token', () => {

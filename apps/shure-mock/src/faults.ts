@@ -59,7 +59,7 @@ export interface FaultController {
   down(status: number | null, retryAfter?: string): void;
   /** Removes every fault. */
   clear(): void;
-  /** Applies a control-endpoint patch; throws a TypeError naming the bad field. */
+  /** Applies a control-endpoint patch, all of it or (throwing a TypeError naming the bad field) none of it. */
   apply(patch: FaultPatch): void;
   /** A copy of the current settings. */
   state(): FaultState;
@@ -87,33 +87,77 @@ function checkOptionalString(field: string, value: unknown): string | undefined 
   return value;
 }
 
+function checkLatency(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 600_000) {
+    throw new TypeError(`latencyMs must be a number of ms from 0 to 600000; got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function checkObject(field: string, value: unknown, example: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new TypeError(`${field} must be an object such as ${example}; got ${JSON.stringify(value)}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+type Queued = FaultState['queued'][number];
+
+function checkFailRule(field: string, value: unknown): Queued {
+  const rule = checkObject(field, value, '{ "count": 1, "status": 503 }');
+  const count = checkCount(`${field}.count`, rule['count']);
+  const status = checkStatus(`${field}.status`, rule['status']);
+  const retryAfter = checkOptionalString(`${field}.retryAfter`, rule['retryAfter']);
+  const path = checkOptionalString(`${field}.path`, rule['path']);
+  return { kind: 'fail', count, status, ...(retryAfter === undefined ? {} : { retryAfter }), ...(path === undefined ? {} : { path }) };
+}
+
+function checkDropRule(field: string, value: unknown): Queued {
+  const rule = checkObject(field, value, '{ "count": 1 }');
+  const count = checkCount(`${field}.count`, rule['count']);
+  const path = checkOptionalString(`${field}.path`, rule['path']);
+  return { kind: 'drop', count, ...(path === undefined ? {} : { path }) };
+}
+
+/** One rule (named `field`) or a list of them (named `field[i]`), checked. */
+function checkRules(field: string, value: unknown, check: (field: string, value: unknown) => Queued): Queued[] {
+  if (value === undefined) return [];
+  return Array.isArray(value) ? value.map((rule, i) => check(`${field}[${i}]`, rule)) : [check(field, value)];
+}
+
+/**
+ * A patch checked whole, before anything is applied: a refused patch (a 400 on the control
+ * endpoint) must leave every fault as it was, or a test's later requests fail for no visible reason.
+ */
+function checkPatch(patch: unknown): (state: FaultState) => void {
+  const fields = checkObject('the fault patch', patch, '{ "latencyMs": 300 }');
+  const latencyMs = fields['latencyMs'] === undefined ? undefined : checkLatency(fields['latencyMs']);
+  const down = fields['down'] === undefined || fields['down'] === null ? fields['down'] : checkStatus('down', fields['down']);
+  // Retry-After only goes with a status; with down cleared (null) it is dropped, as before.
+  const downRetryAfter = down === undefined || down === null ? null : (checkOptionalString('downRetryAfter', fields['downRetryAfter'] ?? undefined) ?? null);
+  const queued = [...checkRules('failNext', fields['failNext'], checkFailRule), ...checkRules('dropNext', fields['dropNext'], checkDropRule)];
+  return (state) => {
+    if (latencyMs !== undefined) state.latencyMs = latencyMs;
+    if (down !== undefined) {
+      state.down = down as number | null;
+      state.downRetryAfter = downRetryAfter;
+    }
+    state.queued.push(...queued);
+  };
+}
+
 export function createFaults(initial: FaultPatch = {}): FaultController {
   let state: FaultState = { latencyMs: 0, down: null, downRetryAfter: null, queued: [] };
 
   const controller: FaultController = {
     latency(ms) {
-      if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0 || ms > 600_000) {
-        throw new TypeError(`latencyMs must be a number of ms from 0 to 600000; got ${JSON.stringify(ms)}`);
-      }
-      state.latencyMs = ms;
+      state.latencyMs = checkLatency(ms);
     },
     failNext(rule) {
-      const count = checkCount('failNext.count', rule.count);
-      const status = checkStatus('failNext.status', rule.status);
-      const retryAfter = checkOptionalString('failNext.retryAfter', rule.retryAfter);
-      const path = checkOptionalString('failNext.path', rule.path);
-      state.queued.push({
-        kind: 'fail',
-        count,
-        status,
-        ...(retryAfter === undefined ? {} : { retryAfter }),
-        ...(path === undefined ? {} : { path }),
-      });
+      state.queued.push(checkFailRule('failNext', rule));
     },
     dropNext(rule) {
-      const count = checkCount('dropNext.count', rule.count);
-      const path = checkOptionalString('dropNext.path', rule.path);
-      state.queued.push({ kind: 'drop', count, ...(path === undefined ? {} : { path }) });
+      state.queued.push(checkDropRule('dropNext', rule));
     },
     down(status, retryAfter) {
       state.down = status === null ? null : checkStatus('down', status);
@@ -123,15 +167,7 @@ export function createFaults(initial: FaultPatch = {}): FaultController {
       state = { latencyMs: 0, down: null, downRetryAfter: null, queued: [] };
     },
     apply(patch) {
-      if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) {
-        throw new TypeError('the fault patch must be a JSON object');
-      }
-      if (patch.latencyMs !== undefined) controller.latency(patch.latencyMs);
-      if (patch.down !== undefined) controller.down(patch.down, patch.downRetryAfter ?? undefined);
-      const fails = patch.failNext === undefined ? [] : Array.isArray(patch.failNext) ? patch.failNext : [patch.failNext];
-      const drops = patch.dropNext === undefined ? [] : Array.isArray(patch.dropNext) ? patch.dropNext : [patch.dropNext];
-      for (const rule of fails) controller.failNext(rule);
-      for (const rule of drops) controller.dropNext(rule);
+      checkPatch(patch)(state);
     },
     state: () => structuredClone(state),
     decide(path) {

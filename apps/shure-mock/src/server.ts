@@ -84,6 +84,19 @@ export interface MockServer {
   close(): Promise<void>;
 }
 
+/**
+ * The device index a cursor stands for, when it is one the mock issues (the base64 of an index in
+ * `[0, count)`), else undefined. Strict: Buffer's base64 decoder skips what it does not know, so
+ * `%%%` or an empty string would otherwise decode to '' and then to index 0.
+ */
+function cursorIndex(after: unknown, count: number): number | undefined {
+  if (typeof after !== 'string' || !/^[A-Za-z0-9+/]+={0,2}$/.test(after)) return undefined;
+  const text = Buffer.from(after, 'base64').toString('latin1');
+  if (!/^(0|[1-9]\d{0,8})$/.test(text) || Buffer.from(text).toString('base64') !== after) return undefined;
+  const index = Number(text);
+  return index < count ? index : undefined;
+}
+
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
 /**
@@ -228,10 +241,15 @@ export async function createMockServer(options: MockServerOptions = {}): Promise
 
   const api = express.Router();
   api.get('/devices', (req, res) => {
-    const after = typeof req.query['after'] === 'string' ? Number(Buffer.from(req.query['after'], 'base64').toString()) : -1;
+    const after = req.query['after'] === undefined ? -1 : cursorIndex(req.query['after'], devices.length);
+    if (after === undefined) {
+      // A client that drops or mangles endCursor must find out here, not get a plausible page.
+      res.status(400).json({ error: 'Bad Request', detail: 'after must be a cursor from a previous page (an edge cursor or pageInfo.endCursor)' });
+      return;
+    }
     const first = typeof req.query['first'] === 'string' ? Number(req.query['first']) : pageSize;
     const size = Number.isInteger(first) && first > 0 ? Math.min(first, pageSize) : pageSize;
-    const start = Number.isInteger(after) && after >= 0 ? after + 1 : 0;
+    const start = after + 1;
     const page = devices.slice(start, start + size);
     const cursorOf = (index: number): string => Buffer.from(String(index)).toString('base64');
     res.json({

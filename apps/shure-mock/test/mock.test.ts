@@ -102,6 +102,48 @@ describe('shure mock', () => {
     expect(((await badPatch.json()) as { error: string }).error).toMatch(/failNext.count/);
   });
 
+  it('refuses a fault patch whole: a 400 leaves every fault as it was', async () => {
+    mock = await createMockServer({ apiKey: KEY, tickMs: 0 });
+    mock.faults.failNext({ count: 1, status: 500 });
+    const before = mock.faults.state();
+    const patch = async (body: unknown): Promise<{ status: number; error: string }> => {
+      const res = await fetch(`${(mock as MockServer).url}/_control/faults`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, error: ((await res.json()) as { error: string }).error };
+    };
+    expect(await patch({ latencyMs: 300, down: 503, failNext: [{ count: 2, status: 429 }, { count: 0, status: 503 }] })).toEqual({
+      status: 400,
+      error: 'failNext[1].count must be an integer from 1 to 1000000; got 0',
+    });
+    expect(await patch({ latencyMs: 300, failNext: [null] })).toEqual({ status: 400, error: 'failNext[0] must be an object such as { "count": 1, "status": 503 }; got null' });
+    expect(await patch({ failNext: { count: 1, status: 503 }, dropNext: 'all' })).toEqual({
+      status: 400,
+      error: 'dropNext must be an object such as { "count": 1 }; got "all"',
+    });
+    expect(await patch({ down: 503, downRetryAfter: 10, latencyMs: 5 })).toEqual({ status: 400, error: 'downRetryAfter must be a string; got 10' });
+    expect(await patch({ dropNext: { count: 1 }, latencyMs: -1 })).toMatchObject({ status: 400 });
+    expect(mock.faults.state()).toEqual(before);
+    // In-process too: apply throws naming the field, and changes nothing.
+    expect(() => mock?.faults.apply({ latencyMs: 300, failNext: [{ count: 1, status: 429 }, { count: 1, status: 200 }] })).toThrow('failNext[1].status');
+    expect(mock.faults.state()).toEqual(before);
+  });
+
+  it('accepts only the cursors it issued: anything else is a 400, not a page', async () => {
+    mock = await createMockServer({ apiKey: KEY, pageSize: 1, tickMs: 0 });
+    const cursor = (text: string): string => encodeURIComponent(Buffer.from(text).toString('base64'));
+    const ok = await get(`/api/v1/devices?after=${cursor('1')}`);
+    expect(ok.status).toBe(200);
+    expect(((await ok.json()) as { pageInfo: { startCursor: string } }).pageInfo.startCursor).toBe(Buffer.from('2').toString('base64'));
+    for (const after of ['', '%25%25%25', 'MQ', 'M%3D%3DQ', cursor('one'), cursor('1.0'), cursor('01'), cursor('-1'), cursor('3'), cursor(' 1'), 'MQ%3D%3D&after=MQ%3D%3D']) {
+      const refused = await get(`/api/v1/devices?after=${after}`);
+      expect(refused.status, `after=${after}`).toBe(400);
+      expect(await refused.json()).toEqual({ error: 'Bad Request', detail: 'after must be a cursor from a previous page (an edge cursor or pageInfo.endCursor)' });
+    }
+  });
+
   it('adds latency and can be down until cleared', async () => {
     mock = await createMockServer({ apiKey: KEY, tickMs: 0, faults: { latencyMs: 60 } });
     const started = performance.now();
