@@ -64,10 +64,24 @@ describe('retry bounds (property, scripted transport)', () => {
           }
           expect(server.calls()).toBe(tries);
           expect(result.ok).toBe(ok);
-          for (const ms of time.sleeps) {
-            expect(ms).toBeGreaterThanOrEqual(0);
-            expect(ms).toBeLessThanOrEqual(60_000);
+          // Each retry's wait, exactly (random is the constant r): full jitter of the capped
+          // backoff, or the server's Retry-After when longer (only with a response, and never the
+          // 90 s one: the client gives up then).
+          const waits: number[] = [];
+          for (let retry = 1; retry < tries; retry++) {
+            const step = script[retry - 1];
+            const backoff = r * Math.min(4_000, 500 * 2 ** (retry - 1));
+            const server = step !== 'drop' && retryAfter !== undefined && /^\d+$/.test(retryAfter) ? Number(retryAfter) * 1000 : 0;
+            waits.push(Math.max(backoff, server));
           }
+          // The sleeps hold those waits in order, and between them only rate-slot waits (at most
+          // one interval of getDevices' 5 per second).
+          let next = 0;
+          for (const ms of time.sleeps) {
+            if (next < waits.length && ms === waits[next]) next++;
+            else expect(ms).toBeLessThanOrEqual(200);
+          }
+          expect(next).toBe(waits.length);
         },
       ),
       { numRuns: 1000 },
