@@ -269,6 +269,17 @@ export function testStore(
         expect(await store.consume({ key: 'k', spec, cost: 9 })).toMatchObject({ allowed: true, remaining: 0 });
       });
 
+      it('token bucket: what refilled after A, and B took again, does not come back', async () => {
+        const { store, clock } = await setup();
+        const spec: LimitSpec = { algorithm: 'gcra', capacity: 1, refillPerSecond: 10, burst: 0 };
+        const a = await store.consume({ key: 'k', spec, cost: 1 });
+        // Full again after 100 ms; B takes the token A's refund would give back a second time.
+        clock.advance(100);
+        expect((await store.consume({ key: 'k', spec, cost: 1 })).allowed).toBe(true);
+        await store.refund({ key: 'k', spec, cost: 1, takenResetAt: a.resetAt });
+        expect((await store.consume({ key: 'k', spec, cost: 1 })).allowed).toBe(false);
+      });
+
       it('a takenResetAt that is not a finite number is refused, naming the option', async () => {
         const { store } = await setup();
         const spec = CONTRACT_SPECS['fixed-window'] as LimitSpec;
@@ -423,8 +434,8 @@ export function testStore(
       const adaptive = adaptiveConfig({ failureFactor: 0.7, successStep: 0.1, idleHalfLifeMs: 5000 });
       // Most refunds follow their consume at the same instant, as composed limits use them: the
       // multiplier (and so the scaled spec) is then the one the consume used. 'refund-earlier'
-      // gives back a window's earlier decision, named by its resetAt, after other steps: a
-      // window's refund reads no multiplier, and a limit id of its own keeps its spec.
+      // gives back an earlier decision, named by its resetAt, after other steps: a window's, whose
+      // refund reads no multiplier, or a plain bucket's; a limit id of its own keeps its spec.
       type Op =
         | { kind: 'consume'; key: number; limit: number; cost: number; dt: number; adaptive: boolean; refund: boolean; mixed: boolean }
         | { kind: 'record'; key: number; outcome: Outcome; dt: number }
@@ -470,6 +481,7 @@ export function testStore(
             const { store, clock } = await setup();
             const reference = createModelStore(clock);
             const earlier: RefundRequest[] = [];
+            let refunds = 0;
             try {
               for (const o of ops) {
                 clock.advance(o.dt);
@@ -497,9 +509,11 @@ export function testStore(
                 const expected = reference.consume(request);
                 expectSameDecision(await store.consume(request), expected);
                 if (o.refund && expected.allowed) {
-                  await store.refund(request);
-                  reference.refund(request);
-                } else if (expected.allowed && !o.mixed && isWindow(spec)) {
+                  // Every other one names its decision, as consumeAll and the HTTP ledger do.
+                  const refund: RefundRequest = (refunds++ & 1) === 0 ? request : { ...request, takenResetAt: expected.resetAt };
+                  await store.refund(refund);
+                  reference.refund(refund);
+                } else if (expected.allowed && !o.mixed && (isWindow(spec) || !o.adaptive)) {
                   earlier.push({ ...request, takenResetAt: expected.resetAt });
                 }
               }

@@ -121,10 +121,23 @@ export function toGcraState(state: unknown, spec: RateSpec): GcraState | undefin
  * bucket cannot be fuller than full). A TAT already at or below `now` (full bucket) is kept
  * as it is rather than raised to `now`, so a refund never takes capacity away even if the clock
  * later steps back.
+ *
+ * With `takenResetAt` (the `resetAt` of the decision that took the cost) at most what that
+ * decision took and has not refilled by `now` comes back: `takenResetAt - 1 - now` ms of it
+ * (its TAT, of which resetAt is the ceiling in whole ms, less up to one ms). What did refill may
+ * have been taken again by a later step, and giving it back a second time would let the bucket
+ * admit more than its size plus its refill. Without it the whole `cost * T` comes back, which is
+ * right only when no time passed since the step.
  */
-export function gcraRefund(tat: GcraState, spec: RateSpec, cost: number, now: number): GcraState {
+export function gcraRefund(tat: GcraState, spec: RateSpec, cost: number, now: number, takenResetAt?: number): GcraState {
   if (tat <= now) return tat;
-  const lowered = tat - (cost * 1000) / spec.refillPerSecond;
+  let back = (cost * 1000) / spec.refillPerSecond;
+  if (takenResetAt !== undefined) {
+    const owed = takenResetAt - 1 - now;
+    if (!(owed > 0)) return tat;
+    if (owed < back) back = owed;
+  }
+  const lowered = tat - back;
   return lowered > now ? lowered : now;
 }
 

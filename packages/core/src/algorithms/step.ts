@@ -61,18 +61,18 @@ export function step(spec: LimitSpec, state: unknown, cost: number, now: number)
 
 /**
  * Gives back `cost` taken by an allowed step (used when a later limit of the same request
- * denies), and returns the state to keep. Buckets: `tat -= cost * T`, never below `now` (a TAT
- * already at or below `now` is kept); refunds there commute with later steps, so it does not
- * matter which step took the cost. Windows do need to know:
+ * denies), and returns the state to keep.
  *
  * - Pass `takenResetAt`, the `resetAt` of the decision that took the cost. Then only what that
- *   decision took gives back: the fixed window it counted in (nothing once a later request rolled
- *   the state into a new window), the approximate window it counted in (its `current`, or its
- *   `previous` after one roll), the exact log's entry it was logged in (not the newer entries of
- *   requests admitted since).
- * - Without it, a window refund assumes no step came between: fixed and approximate windows drop
- *   the current window's count by `cost`, never below 0 (nothing when that window has ended);
- *   exact windows remove `cost` units from the newest log entries.
+ *   decision took, and still holds, gives back: of a bucket, the part of the cost that has not
+ *   refilled yet (see {@link gcraRefund}); the fixed window it counted in (nothing once a later
+ *   request rolled the state into a new window), the approximate window it counted in (its
+ *   `current`, or its `previous` after one roll), the exact log's entry it was logged in (not the
+ *   newer entries of requests admitted since).
+ * - Without it, a refund assumes no step and no time came between: buckets `tat -= cost * T`,
+ *   never below `now` (a TAT already at or below `now` is kept); fixed and approximate windows
+ *   drop the current window's count by `cost`, never below 0 (nothing when that window has
+ *   ended); exact windows remove `cost` units from the newest log entries.
  *
  * Without a state of the spec's shape there is nothing to give back and `state` is returned as
  * is. Throws `INVALID_OPTION` for a bad cost or a `takenResetAt` that is not a finite number.
@@ -84,7 +84,7 @@ export function refundStep(spec: LimitSpec, state: unknown, cost: number, now: n
     case 'token-bucket':
     case 'gcra': {
       const tat = toGcraState(state, spec);
-      return tat === undefined ? state : gcraRefund(tat, spec, cost, now);
+      return tat === undefined ? state : gcraRefund(tat, spec, cost, now, takenResetAt);
     }
     case 'sliding-window':
       if (spec.precision === 'approximate') {

@@ -243,6 +243,57 @@ describe('refundStep', () => {
     );
   });
 
+  it('with takenResetAt, a bucket gives back at most what that decision took and still holds: never more than had it not come, never less than before', () => {
+    // As above, for buckets: A admitted, then B1..Bk (all admitted with and without A), then A
+    // refunded with its decision's resetAt. Time passes between, so part or all of A's cost may
+    // have refilled (and been taken again by a B): that part must not come back.
+    const buckets = fc.oneof(bucketSpec(), bucketSpec().map(asGcra));
+    const later = fc.array(fc.record({ dt: forwardDt, cost: fc.integer({ min: 1, max: 3 }) }), { maxLength: 8 });
+    fc.assert(
+      fc.property(buckets, start, ops(anyDt, anyCost, 20), forwardDt, anyCost, later, forwardDt, (spec, t0, before, dtA, costA, bs, dtRefund) => {
+        const history = replay(run(spec), t0, before);
+        const last = history[history.length - 1] as Replayed<unknown>;
+        let t = last.t + dtA;
+        const a = step(spec, last.after, costA, t);
+        if (!a.decision.allowed) return;
+        let withA = a.state;
+        let withoutA = last.after;
+        for (const b of bs) {
+          t += b.dt;
+          const got = step(spec, withA, b.cost, t);
+          const alone = step(spec, withoutA, b.cost, t);
+          if (!got.decision.allowed || !alone.decision.allowed) return;
+          withA = got.state;
+          withoutA = alone.state;
+        }
+        t += dtRefund;
+        const refunded = refundStep(spec, frozen(withA), costA, t, a.decision.resetAt);
+        const interval = 1000 / spec.refillPerSecond;
+        for (const dt of [0, interval / 2, interval, interval * 3]) {
+          const at = t + dt;
+          const got = inspect(spec, refunded, at).remaining;
+          expect(got).toBeLessThanOrEqual(inspect(spec, withoutA, at).remaining);
+          expect(got).toBeGreaterThanOrEqual(inspect(spec, withA, at).remaining);
+          for (const cost of [1, costA]) {
+            if (step(spec, refunded, cost, at).decision.allowed) expect(step(spec, withoutA, cost, at).decision.allowed).toBe(true);
+          }
+        }
+      }),
+      RUNS,
+    );
+  });
+
+  it('with takenResetAt, a bucket refund right after its step gives back the cost, less at most a ms of refill', () => {
+    const spec = gcra({ capacity: 10, refillPerSecond: 10 });
+    const taken = step(spec, step(spec, undefined, 5, 4000).state, 2, 4000);
+    // TAT 4700 (7 tokens at 100 ms each), resetAt 4700: 2 tokens (200 ms) back, all still owed.
+    expect(refundStep(spec, taken.state, 2, 4000, taken.decision.resetAt)).toBe(4500);
+    // 650 ms later only 49 ms of it is still owed (the rest refilled): that much comes back.
+    expect(refundStep(spec, taken.state, 2, 4650, taken.decision.resetAt)).toBe(4651);
+    // Once its resetAt has passed, nothing.
+    expect(refundStep(spec, taken.state, 2, 4700, taken.decision.resetAt)).toBe(4700);
+  });
+
   it('a takenResetAt that is not a finite number is refused, naming the option', () => {
     const exact = slidingWindow({ limit: 5, window: 1000 });
     for (const bad of [Number.NaN, Infinity, -Infinity, '1000']) {

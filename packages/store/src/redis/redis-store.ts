@@ -1150,9 +1150,9 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       if (typeof request.key !== 'string') throw invalidOption('key', request.key, 'a string');
       if (request.adaptive !== undefined) checkAdaptiveConfig(request.adaptive);
       const limitId = request.limitId ?? DEFAULT_LIMIT_ID;
-      // A bucket's refund reads the score (a scaled rate): noted outcomes are written first. A
-      // window's gives back to the window or entry that took the cost, named by its resetAt (''
-      // when not given), and reads no score: the limit does not enter a window's refund.
+      // A refund names the decision that took the cost by its resetAt ('' when not given). A
+      // bucket's reads the score (a scaled rate): noted outcomes are written first. A window's
+      // reads no score: the limit does not enter a window's refund.
       // Units given back may let a cached denial's request through now: ask Redis again.
       blocked?.forgetLimit(request.key, limitId);
       // Units given back may let a cached denial's request through now: ask Redis again.
@@ -1160,7 +1160,10 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       const bucket = spec.algorithm === 'token-bucket' || spec.algorithm === 'gcra';
       const scored = bucket && request.adaptive !== undefined;
       if (scored && noted.size > 0) void flushNoted(request.key);
-      const args = scriptArgs('refund', request, spec, limitId, bucket ? undefined : taken === undefined ? '' : String(taken));
+      const takenText = taken === undefined ? '' : String(taken);
+      const args = scriptArgs('refund', request, spec, limitId, bucket ? undefined : takenText);
+      // A bucket's goes last, after the adaptive slots when they are sent.
+      if (bucket) args.push(takenText);
       return guarded(
         'refund',
         async () => {

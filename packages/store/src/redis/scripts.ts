@@ -85,7 +85,8 @@ if ARGV[1] ~= '' then pad = 3600000 end`;
  * (a short hash of 5, so the bucket knows when the index holds another spec), 7.. the
  * algorithm's parameters; after them either maxWaitMs (reserve), the resetAt of the decision
  * that took the cost (a window's refund; '' when not given), or, only when KEYS[3] is sent,
- * min, max, idleHalfLifeMs, longTermAfterMs, longTermMinRequests, longTermBonus.
+ * min, max, idleHalfLifeMs, longTermAfterMs, longTermMinRequests, longTermBonus. A bucket's
+ * refund sends that resetAt last, after the adaptive slots when it sends them.
  * Sending the adaptive slots only when they are used keeps a plain decision's request short.
  *
  * With time passed in (tests), TTLs, which Redis counts on its own clock, are padded by an hour
@@ -265,11 +266,23 @@ local function save(x, ttl, lastSeen)
 end
 
 if op == 'refund' then
+  -- The resetAt of the decision that took the cost ('' = not given), after the adaptive slots when
+  -- they are sent: only what it took and has not refilled yet comes back (core's gcraRefund).
+  local takenText = ARGV[10]
+  if KEYS[3] then takenText = ARGV[16] end
+  local taken = tonumber(takenText or '')
   if raw and tat > now then
-    local lowered = tat - (cost * 1000) / rate
-    if not (lowered > now) then lowered = now end
-    -- Not activity: the state keeps its last-seen time.
-    save(lowered, math.max(1, math.ceil(lowered - now)) + pad, stored)
+    local back = (cost * 1000) / rate
+    if taken then
+      local owed = taken - 1 - now
+      if not (owed > 0) then back = 0 elseif owed < back then back = owed end
+    end
+    if back > 0 then
+      local lowered = tat - back
+      if not (lowered > now) then lowered = now end
+      -- Not activity: the state keeps its last-seen time.
+      save(lowered, math.max(1, math.ceil(lowered - now)) + pad, stored)
+    end
   end
   return { f(now) }
 end
