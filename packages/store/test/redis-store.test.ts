@@ -44,7 +44,7 @@ describe('redis store scripts', () => {
     expect(Object.fromEntries(Object.entries(SCRIPTS).map(([name, s]) => [name, s.sha]))).toMatchInlineSnapshot(`
       {
         "approximateWindow": "81758f09697d810e5e8b1214a858f4c10d553923",
-        "bucket": "e1051dd6953090ec25c362c3d0ae3f63839a29d9",
+        "bucket": "bd2d75ef9ad9cbbdc0ddde43e4e2ec5f14b3b80b",
         "bucketConsume": "b2f688f27e4dc0b6445368532296eea51d0993b9",
         "configGet": "61fded42bd4c4d6265be38642a86db802a68396d",
         "configSet": "3aef1b3641d7f4fecc6fef599347c41e658352f5",

@@ -123,17 +123,19 @@ export function toGcraState(state: unknown, spec: RateSpec): GcraState | undefin
  * later steps back.
  *
  * With `takenResetAt` (the `resetAt` of the decision that took the cost) at most what that
- * decision took and has not refilled by `now` comes back: `takenResetAt - 1 - now` ms of it
- * (its TAT, of which resetAt is the ceiling in whole ms, less up to one ms). What did refill may
- * have been taken again by a later step, and giving it back a second time would let the bucket
- * admit more than its size plus its refill. Without it the whole `cost * T` comes back, which is
- * right only when no time passed since the step.
+ * decision took and has not refilled by `now` comes back: `takenResetAt + s - now` ms of it, with
+ * the slack `s` of {@link gcraStep} (the decision's TAT is at most that: its resetAt is
+ * `ceil(TAT - s)`). What did refill may have been taken again by a later step, and giving it back
+ * a second time would let the bucket admit more than its size plus its refill; the bound errs by
+ * under 1 ms of refill, so that a refund at the decision's own time gives back the whole cost.
+ * Without it the whole `cost * T` comes back, which is right only when no time passed since.
  */
 export function gcraRefund(tat: GcraState, spec: RateSpec, cost: number, now: number, takenResetAt?: number): GcraState {
   if (tat <= now) return tat;
-  let back = (cost * 1000) / spec.refillPerSecond;
+  const interval = 1000 / spec.refillPerSecond;
+  let back = cost * interval;
   if (takenResetAt !== undefined) {
-    const owed = takenResetAt - 1 - now;
+    const owed = takenResetAt + (EPSILON * interval + TIME_EPSILON) - now;
     if (!(owed > 0)) return tat;
     if (owed < back) back = owed;
   }

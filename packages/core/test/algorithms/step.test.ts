@@ -283,15 +283,18 @@ describe('refundStep', () => {
     );
   });
 
-  it('with takenResetAt, a bucket refund right after its step gives back the cost, less at most a ms of refill', () => {
+  it('with takenResetAt, a bucket refund gives back the whole cost at once, and later only what has not refilled', () => {
     const spec = gcra({ capacity: 10, refillPerSecond: 10 });
+    const slack = 1e-9 * 100 + 1e-3;
     const taken = step(spec, step(spec, undefined, 5, 4000).state, 2, 4000);
-    // TAT 4700 (7 tokens at 100 ms each), resetAt 4700: 2 tokens (200 ms) back, all still owed.
+    expect(taken.decision.resetAt).toBe(4700);
+    // TAT 4700 (7 tokens at 100 ms each): at once, the 2 tokens (200 ms) come back.
     expect(refundStep(spec, taken.state, 2, 4000, taken.decision.resetAt)).toBe(4500);
-    // 650 ms later only 49 ms of it is still owed (the rest refilled): that much comes back.
-    expect(refundStep(spec, taken.state, 2, 4650, taken.decision.resetAt)).toBe(4651);
-    // Once its resetAt has passed, nothing.
-    expect(refundStep(spec, taken.state, 2, 4700, taken.decision.resetAt)).toBe(4700);
+    // Another request took a token at 4600 (TAT 4800): of A's 200 ms only 100 are still owed.
+    const later = step(spec, taken.state, 1, 4600);
+    expect(refundStep(spec, later.state, 2, 4600, taken.decision.resetAt)).toBeCloseTo(4700 - slack, 9);
+    // Once A's resetAt has passed, nothing comes back (beyond the slack).
+    expect(refundStep(spec, later.state, 2, 4700, taken.decision.resetAt)).toBeCloseTo(4800 - slack, 9);
   });
 
   it('a takenResetAt that is not a finite number is refused, naming the option', () => {

@@ -272,9 +272,9 @@ if op == 'refund' then
   if KEYS[3] then takenText = ARGV[16] end
   local taken = tonumber(takenText or '')
   if raw and tat > now then
-    local back = (cost * 1000) / rate
+    local back = cost * interval
     if taken then
-      local owed = taken - 1 - now
+      local owed = taken + slack - now
       if not (owed > 0) then back = 0 elseif owed < back then back = owed end
     end
     if back > 0 then
