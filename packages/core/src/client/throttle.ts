@@ -2,7 +2,7 @@ import { gcra } from '../algorithms/index.js';
 import { systemClock } from '../clock.js';
 import type { Clock } from '../clock.js';
 import { invalidOption, LimiterError } from '../errors.js';
-import { silentLogger } from '../logger.js';
+import { checkLogger, silentLogger } from '../logger.js';
 import type { Logger } from '../logger.js';
 import type { Reservation, Store } from '../types.js';
 import { integer, nonNegative, refillRate } from '../validate.js';
@@ -109,7 +109,7 @@ export function createThrottle(options: ThrottleOptions): Throttle {
   if (typeof sleep !== 'function') throw invalidOption('sleep', sleep, 'a function (ms, signal) => Promise<void>');
   const clock = options.clock ?? systemClock;
   if (typeof clock?.now !== 'function') throw invalidOption('clock', clock, 'a Clock with a now() method');
-  const logger = options.logger ?? silentLogger;
+  const logger = checkLogger(options.logger ?? silentLogger);
 
   // One token of capacity and no burst spaces calls exactly 1/rate apart.
   const spec = gcra({ capacity: 1, refillPerSecond: ratePerSecond, burst });

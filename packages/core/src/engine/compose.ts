@@ -12,18 +12,39 @@ export interface ComposedDecision {
 
 /**
  * Consumes several limits for one request, in order. When one denies, the costs the earlier
- * ones took are refunded, so a request denied by one limit does not use up the others.
+ * ones took are refunded, so a request denied by one limit does not use up the others. When one
+ * throws or rejects (the store failed), the earlier ones are refunded too, then the error goes
+ * on: the request is answered by the failure mode, and a request not served costs nothing.
  */
 export function consumeAll(store: Store, requests: readonly ConsumeRequest[]): MaybePromise<ComposedDecision> {
   const decisions: StoreDecision[] = [];
+  const failed = (index: number, error: unknown): MaybePromise<ComposedDecision> =>
+    chain(refundAll(store, requests, decisions, index), () => {
+      throw error;
+    });
+  const decided = (index: number, decision: StoreDecision): MaybePromise<ComposedDecision> => {
+    decisions.push(decision);
+    if (decision.allowed) return next(index + 1);
+    return chain(refundAll(store, requests, decisions, index), () => ({ allowed: false, decisions, deniedBy: index }));
+  };
   const next = (index: number): MaybePromise<ComposedDecision> => {
     const request = requests[index];
     if (request === undefined) return { allowed: true, decisions, deniedBy: -1 };
-    return chain(store.consume(request), (decision) => {
-      decisions.push(decision);
-      if (decision.allowed) return next(index + 1);
-      return chain(refundAll(store, requests, decisions, index), () => ({ allowed: false, decisions, deniedBy: index }));
-    });
+    let pending: MaybePromise<StoreDecision>;
+    try {
+      pending = store.consume(request);
+    } catch (error) {
+      // Nothing to give back before the first limit: no work for the common single-limit case.
+      if (index === 0) throw error;
+      return failed(index, error);
+    }
+    if (isThenable(pending)) {
+      return pending.then(
+        (decision) => decided(index, decision),
+        (error: unknown) => (index === 0 ? Promise.reject(error) : failed(index, error)),
+      );
+    }
+    return decided(index, pending);
   };
   return next(0);
 }

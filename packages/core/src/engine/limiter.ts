@@ -1,6 +1,6 @@
 import { systemClock, type Clock } from '../clock.js';
 import { invalidOption, LimiterError } from '../errors.js';
-import { silentLogger, type Logger } from '../logger.js';
+import { checkLogger, silentLogger, type Logger } from '../logger.js';
 import { tokenBucket } from '../algorithms/index.js';
 import {
   adaptiveConfig,
@@ -134,8 +134,13 @@ export interface Limiter {
 export function createLimiter(options: LimiterOptions): Limiter {
   const store = options.store;
   if (!store || typeof store.consume !== 'function') throw invalidOption('store', store, 'a Store');
-  const logger = options.logger ?? silentLogger;
+  // Checked here: a logger without warn would throw at a client's first denial, which the HTTP
+  // layer would take for a store failure and, failing open, let the request through.
+  const logger = checkLogger(options.logger ?? silentLogger);
   const clock = options.clock ?? systemClock;
+  if (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function') {
+    throw invalidOption('clock', clock, 'an object with a now() method');
+  }
   const classifier = createClassifier(options.classifier);
   const adaptive = options.adaptive === false ? undefined : adaptiveConfig(options.adaptive ?? {});
   const ipv6Subnet = options.ipv6Subnet ?? 56;
@@ -446,7 +451,10 @@ export function createLimiter(options: LimiterOptions): Limiter {
   };
 
   const check = (request: LimiterRequest): MaybePromise<LimitResult> => {
-    if (!refreshing && clock.now() - lastRefresh >= refreshMs) void refreshConfig();
+    // A clock that stepped back (NTP, a restored VM) refreshes too: waiting for it to catch up
+    // would hide other instances' changes for as long as it stepped.
+    const sinceRefresh = clock.now() - lastRefresh;
+    if (!refreshing && (sinceRefresh >= refreshMs || sinceRefresh < 0)) void refreshConfig();
     if (apiKeyOf(request) === undefined) {
       // The common case, identified synchronously without an Identity object.
       const authenticated = request.userId !== undefined && request.userId !== '';
@@ -478,8 +486,19 @@ export function createLimiter(options: LimiterOptions): Limiter {
     refreshConfig,
     setProfile(userType, patch) {
       if (!USER_TYPES.includes(userType)) throw invalidOption('userType', userType, `one of ${USER_TYPES.join(', ')}`);
-      const profile = validateProfile({ ...profiles[userType], ...patch }, `profiles.${userType}`, maxMultiplier);
-      return writeShared((current) => ({ ...current, profiles: { ...current.profiles, [userType]: profile } }));
+      // Checked at once, so a bad value fails here rather than in the write.
+      validateProfile({ ...profiles[userType], ...patch }, `profiles.${userType}`, maxMultiplier);
+      return writeShared((current) => {
+        // Merged onto the profile just read from the store, not onto this instance's copy: that
+        // may predate another instance's change to the same profile, which writing it back would
+        // undo. Only the fields in the patch change.
+        const profile = validateProfile(
+          { ...baseProfiles[userType], ...current.profiles?.[userType], ...patch },
+          `profiles.${userType}`,
+          maxMultiplier,
+        );
+        return { ...current, profiles: { ...current.profiles, [userType]: profile } };
+      });
     },
     setEndpointCost(path, cost, method) {
       // Validate through a scratch table first so a bad value never reaches the shared config.

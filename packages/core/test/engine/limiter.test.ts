@@ -4,10 +4,12 @@ import {
   consumeAll,
   createEndpointCosts,
   createLimiter,
+  createThrottle,
   fixedWindow,
   ipKey,
   LimiterError,
   slidingWindow,
+  tokenBucket,
   type Logger,
   type LimiterRequest,
   type Store,
@@ -568,5 +570,35 @@ describe('consumeAll', () => {
     const denied = await consumeAll(asyncStore, [wide, narrow]);
     expect(denied.allowed).toBe(false);
     expect(base.get('k')?.limits.wide?.remaining).toBe(9);
+  });
+});
+
+describe('found by review: consumeAll when a store fails, and options checked', () => {
+  const spec = tokenBucket({ capacity: 2, refillPerSecond: 0.001 });
+  const failing = (mode: 'throw' | 'reject'): { store: Store; base: ReturnType<typeof createReferenceStore> } => {
+    const base = createReferenceStore({ clock: new ManualClock(1_700_000_000_000) });
+    const store: Store = {
+      ...base,
+      consume: (r) => {
+        if (r.limitId !== 'b') return base.consume(r);
+        if (mode === 'throw') throw new Error('boom');
+        return Promise.reject(new Error('boom'));
+      },
+    };
+    return { store, base };
+  };
+
+  it.each(['throw', 'reject'] as const)('a later limit whose store call fails (%s): the earlier ones are refunded, and the error goes on', async (mode) => {
+    const { store, base } = failing(mode);
+    const run = async (): Promise<unknown> => consumeAll(store, [{ key: 'k', limitId: 'a', spec, cost: 1 }, { key: 'k', limitId: 'b', spec, cost: 1 }]);
+    await expect(run()).rejects.toThrow('boom');
+    expect(base.get('k')?.limits['a']?.remaining).toBe(2);
+  });
+
+  it('createLimiter and createThrottle refuse a logger without its methods, and createLimiter a clock without now()', () => {
+    const store = createReferenceStore();
+    expect(() => createLimiter({ store, logger: {} as never })).toThrow(/^logger must be/);
+    expect(() => createLimiter({ store, clock: {} as never })).toThrow(/^clock must be/);
+    expect(() => createThrottle({ ratePerSecond: 1, logger: { debug() {} } as never })).toThrow(/^logger must be/);
   });
 });

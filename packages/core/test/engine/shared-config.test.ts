@@ -61,3 +61,37 @@ describe('engine: shared config writes from several instances', () => {
     expect(a.profiles().anonymous.capacity).not.toBe(9);
   });
 });
+
+describe('engine: shared config, found by review', () => {
+  const req = { method: 'GET', path: '/api/report', ip: '203.0.113.7', headers: {} };
+
+  it("a profile change merges onto the stored profile, so it keeps another instance's change to the same profile", async () => {
+    const clock = new ManualClock(T0);
+    const store = createReferenceStore({ clock });
+    const a = createLimiter({ store, clock });
+    const b = createLimiter({ store, clock });
+    a.check(req);
+    // b tightens capacity; a, which has not refreshed since, then changes only burst.
+    await b.setProfile('anonymous', { capacity: 7 });
+    await a.setProfile('anonymous', { burst: 3 });
+    const stored = (store.getConfig()?.data['profiles'] as Record<string, unknown> | undefined)?.['anonymous'];
+    expect(stored).toMatchObject({ capacity: 7, burst: 3 });
+    // And a bad value still fails at once, naming the field.
+    expect(() => a.setProfile('anonymous', { capacity: -1 })).toThrow(/^profiles\.anonymous\.capacity/);
+  });
+
+  it('a clock that steps back does not stop other instances\' changes from being read', async () => {
+    const clock = new ManualClock(T0);
+    const store = createReferenceStore({ clock });
+    const a = createLimiter({ store, clock });
+    const b = createLimiter({ store, clock });
+    a.check(req);
+    b.check(req);
+    clock.set(T0 - 3_600_000);
+    await a.setEndpointCost('/api/report', 7);
+    clock.advance(10_000);
+    b.check(req);
+    await Promise.resolve();
+    expect(b.endpointCosts.costOf('GET', '/api/report')).toBe(7);
+  });
+});
