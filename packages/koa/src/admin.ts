@@ -27,6 +27,8 @@ export function rateLimitAdmin(options: AdminMiddlewareOptions): Koa.Middleware 
   }
   return async function rateLimitAdminMiddleware(ctx, next) {
     const path = ctx.path;
+    // koa's path is null for a target its URL parser takes for a host ('//a@b'): not an admin path.
+    if (typeof path !== 'string') return next();
     if (prefix !== '' && !(path.startsWith(prefix) && (path.length === prefix.length || path[prefix.length] === '/'))) {
       return next();
     }

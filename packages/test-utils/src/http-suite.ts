@@ -706,6 +706,18 @@ export function testAdapter(harness: AdapterHarness, stores: StoreFactory): void
         plans: { partner: { capacity: 100, refillPerSecond: 10, burst: 0 } },
       };
 
+      it('a target the URL parser takes for a host (//a@b) never reaches a 5xx, with the admin API mounted', async () => {
+        const app = await open({
+          global: { adaptive: false },
+          admin: { prefix: '/admin/rate-limit', authorize: (h) => h.authorization === 'ok' },
+          routes: [{ method: 'GET', path: '/api/data', limits: [{ max: 3, window: '60s' }] }],
+        });
+        for (const target of ['//a@b', '//}2F@#', '//admin/rate-limit/stats', '//']) {
+          const status = await sendRaw(app.url, Buffer.from(`GET ${target} HTTP/1.1\r\nConnection: close\r\nHost: 127.0.0.1\r\n\r\n`, 'utf8'));
+          expect(status, target).toBeLessThan(500);
+        }
+      });
+
       for (const { trustProxy, storeDown } of [
         { trustProxy: false, storeDown: false },
         { trustProxy: true, storeDown: false },
