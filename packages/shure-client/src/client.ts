@@ -42,7 +42,7 @@ import type {
   ShureResult,
   TransmitterData,
 } from './types.js';
-import { atLeast, integer, invalidOption } from './validate.js';
+import { atLeast, boolean, fn, integer, invalidOption, objectOrFalse } from './validate.js';
 
 /** The longest timer node keeps: a longer one fires after 1 ms. */
 const MAX_TIMER_MS = 2_147_483_647;
@@ -698,26 +698,6 @@ function normaliseBaseUrl(value: unknown): string {
     throw invalidOption('baseUrl', value, "the server's origin only, such as 'https://10.0.0.5:10000' (no path, no credentials; /api/v1 is added)");
   }
   return url.origin;
-}
-
-/** Throws `INVALID_OPTION` unless `value` is a boolean. */
-function boolean(option: string, value: unknown): boolean {
-  if (typeof value !== 'boolean') throw invalidOption(option, value, 'true or false');
-  return value;
-}
-
-function fn<F>(option: string, value: F, expected: string): F {
-  if (typeof value !== 'function') throw invalidOption(option, value, expected);
-  return value;
-}
-
-/** An options object of a part that `false` turns off; undefined is its defaults. */
-function objectOrFalse<T extends object>(option: string, value: T | false | undefined): T {
-  if (value === undefined) return {} as T;
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw invalidOption(option, value, 'an options object, or false to turn it off');
-  }
-  return value;
 }
 
 /** core's retryPolicy, its errors naming the option as `retry.<name>`. */

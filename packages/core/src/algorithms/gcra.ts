@@ -3,6 +3,11 @@ import { invalidOption } from '../errors.js';
 import { EPSILON, TIME_EPSILON, waitMs } from './constants.js';
 import { bucketOptions, isTokenBucketState, type BucketOptions } from './token-bucket.js';
 
+/** The slack `s = EPSILON * T + TIME_EPSILON` ms of a bucket whose tokens come every `interval` ms (see {@link gcraStep}). */
+function slackOf(interval: number): number {
+  return EPSILON * interval + TIME_EPSILON;
+}
+
 /**
  * GCRA state: the theoretical arrival time (TAT) in ms since the epoch, one number. The bucket
  * holds `(tau - (tat - now)) / T` tokens at `now` (capped at `B`); `tat <= now` means full.
@@ -57,7 +62,7 @@ export function gcraStep(
   const size = spec.capacity + spec.burst;
   const interval = 1000 / spec.refillPerSecond;
   const tau = size * interval;
-  const slack = EPSILON * interval + TIME_EPSILON;
+  const slack = slackOf(interval);
   const tat = state === undefined ? now : state;
   const debt = tat > now ? tat - now : 0;
   const limit = Math.floor(size + EPSILON);
@@ -135,7 +140,7 @@ export function gcraRefund(tat: GcraState, spec: RateSpec, cost: number, now: nu
   const interval = 1000 / spec.refillPerSecond;
   let back = cost * interval;
   if (takenResetAt !== undefined) {
-    const owed = takenResetAt + (EPSILON * interval + TIME_EPSILON) - now;
+    const owed = takenResetAt + slackOf(interval) - now;
     if (!(owed > 0)) return tat;
     if (owed < back) back = owed;
   }
@@ -164,7 +169,7 @@ export function gcraReserve(
   }
   const interval = 1000 / spec.refillPerSecond;
   const tau = (spec.capacity + spec.burst) * interval;
-  const slack = EPSILON * interval + TIME_EPSILON;
+  const slack = slackOf(interval);
   const tat = state === undefined ? now : state;
   const debt = tat > now ? tat - now : 0;
   const delayMs = waitMs(debt + cost * interval - tau - slack);

@@ -34,14 +34,12 @@ export function consumeAll(store: Store, requests: readonly ConsumeRequest[]): M
     try {
       pending = store.consume(request);
     } catch (error) {
-      // Nothing to give back before the first limit: no work for the common single-limit case.
-      if (index === 0) throw error;
       return failed(index, error);
     }
     if (isThenable(pending)) {
       return pending.then(
         (decision) => decided(index, decision),
-        (error: unknown) => (index === 0 ? Promise.reject(error) : failed(index, error)),
+        (error: unknown) => failed(index, error),
       );
     }
     return decided(index, pending);

@@ -26,6 +26,7 @@ import {
   ops,
   replay,
   start,
+  type Op,
   windowSpec,
   type Replayed,
 } from './arbitraries.js';
@@ -48,6 +49,39 @@ function frozen<T>(value: T): T {
   if (typeof value !== 'object' || value === null) return value;
   for (const inner of Object.values(value)) frozen(inner);
   return Object.freeze(value);
+}
+
+/**
+ * A history (`before`), then request A admitted, then the later requests `bs` admitted both with
+ * and without A, then A refunded with its decision's resetAt: the states with A, without A and
+ * refunded, at the refund's time. Undefined when A or a later request is denied (with or without A).
+ */
+function refundedAfterLater(
+  spec: LimitSpec,
+  t0: number,
+  before: readonly Op[],
+  dtA: number,
+  costA: number,
+  bs: readonly Op[],
+  dtRefund: number,
+): { t: number; refunded: unknown; withA: unknown; withoutA: unknown } | undefined {
+  const history = replay(run(spec), t0, before);
+  const last = history[history.length - 1] as Replayed<unknown>;
+  let t = last.t + dtA;
+  const a = step(spec, last.after, costA, t);
+  if (!a.decision.allowed) return undefined;
+  let withA = a.state;
+  let withoutA = last.after;
+  for (const b of bs) {
+    t += b.dt;
+    const got = step(spec, withA, b.cost, t);
+    const alone = step(spec, withoutA, b.cost, t);
+    if (!got.decision.allowed || !alone.decision.allowed) return undefined;
+    withA = got.state;
+    withoutA = alone.state;
+  }
+  t += dtRefund;
+  return { t, refunded: refundStep(spec, frozen(withA), costA, t, a.decision.resetAt), withA, withoutA };
 }
 
 function code(fn: () => unknown): { option: string | undefined; value: unknown } {
@@ -216,23 +250,9 @@ describe('refundStep', () => {
     const later = fc.array(fc.record({ dt: forwardDt, cost: fc.integer({ min: 1, max: 8 }) }), { maxLength: 12 });
     fc.assert(
       fc.property(roomy, start, ops(anyDt, anyCost, 20), forwardDt, anyCost, later, forwardDt, (spec, t0, before, dtA, costA, bs, dtRefund) => {
-        const history = replay(run(spec), t0, before);
-        const last = history[history.length - 1] as Replayed<unknown>;
-        let t = last.t + dtA;
-        const a = step(spec, last.after, costA, t);
-        if (!a.decision.allowed) return;
-        let withA = a.state;
-        let withoutA = last.after;
-        for (const b of bs) {
-          t += b.dt;
-          const got = step(spec, withA, b.cost, t);
-          const alone = step(spec, withoutA, b.cost, t);
-          if (!got.decision.allowed || !alone.decision.allowed) return;
-          withA = got.state;
-          withoutA = alone.state;
-        }
-        t += dtRefund;
-        const refunded = refundStep(spec, frozen(withA), costA, t, a.decision.resetAt);
+        const after = refundedAfterLater(spec, t0, before, dtA, costA, bs, dtRefund);
+        if (after === undefined) return;
+        const { t, refunded, withoutA } = after;
         for (const dt of [0, 1, spec.windowMs / 2, spec.windowMs, spec.windowMs * 1.5, spec.windowMs * 2]) {
           expect(inspect(spec, refunded, t + dt)).toEqual(inspect(spec, withoutA, t + dt));
         }
@@ -251,23 +271,9 @@ describe('refundStep', () => {
     const later = fc.array(fc.record({ dt: forwardDt, cost: fc.integer({ min: 1, max: 3 }) }), { maxLength: 8 });
     fc.assert(
       fc.property(buckets, start, ops(anyDt, anyCost, 20), forwardDt, anyCost, later, forwardDt, (spec, t0, before, dtA, costA, bs, dtRefund) => {
-        const history = replay(run(spec), t0, before);
-        const last = history[history.length - 1] as Replayed<unknown>;
-        let t = last.t + dtA;
-        const a = step(spec, last.after, costA, t);
-        if (!a.decision.allowed) return;
-        let withA = a.state;
-        let withoutA = last.after;
-        for (const b of bs) {
-          t += b.dt;
-          const got = step(spec, withA, b.cost, t);
-          const alone = step(spec, withoutA, b.cost, t);
-          if (!got.decision.allowed || !alone.decision.allowed) return;
-          withA = got.state;
-          withoutA = alone.state;
-        }
-        t += dtRefund;
-        const refunded = refundStep(spec, frozen(withA), costA, t, a.decision.resetAt);
+        const after = refundedAfterLater(spec, t0, before, dtA, costA, bs, dtRefund);
+        if (after === undefined) return;
+        const { t, refunded, withA, withoutA } = after;
         const interval = 1000 / spec.refillPerSecond;
         for (const dt of [0, interval / 2, interval, interval * 3]) {
           const at = t + dt;
