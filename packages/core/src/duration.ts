@@ -17,5 +17,6 @@ export function toMs(option: string, value: Duration): number {
   }
   const match = typeof value === 'string' ? DURATION.exec(value.trim()) : null;
   if (!match) throw invalidOption(option, value, "a duration such as 500, '500ms', '60s', '5m', '1h' or '1d'");
-  return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
+  // Rounded to the µs: '1.1s' is 1100 ms, not the 1100.0000000000002 that 1.1 * 1000 makes.
+  return Math.round(Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS] * 1000) / 1000;
 }

@@ -87,6 +87,8 @@ describe('durations', () => {
     expect(toMs('window', '500ms')).toBe(500);
     expect(toMs('window', '60s')).toBe(60_000);
     expect(toMs('window', '1.5s')).toBe(1_500);
+    expect(toMs('window', '1.1s')).toBe(1_100);
+    expect(toMs('window', '0.0015s')).toBe(1.5);
     expect(toMs('window', '5m')).toBe(300_000);
     expect(toMs('window', '1h')).toBe(3_600_000);
     expect(toMs('window', '1d')).toBe(86_400_000);

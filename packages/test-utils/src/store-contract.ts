@@ -156,6 +156,17 @@ export function testStore(
           expect(first).toMatchObject({ allowed: true, remaining: limit - 1 });
         });
 
+        it('fractional costs that add up to the limit are all admitted, then nothing more', async () => {
+          // Ten costs of 0.1 after 3 units sum to 4.000000000000001 in floating point: every
+          // admission test forgives that dust (EPSILON), or the last unit could never be spent.
+          const { store } = await setup();
+          const limit = fullLimit(spec);
+          for (let i = 1; i < limit; i++) expect((await store.consume({ key: 'k', spec, cost: 1 })).allowed, `unit ${i}`).toBe(true);
+          for (let i = 1; i <= 10; i++) expect((await store.consume({ key: 'k', spec, cost: 0.1 })).allowed, `tenth ${i}`).toBe(true);
+          const spent = await store.consume({ key: 'k', spec, cost: 0.001 });
+          expect(spent).toMatchObject({ allowed: false, remaining: 0, exceedsLimit: false });
+        });
+
         it('keeps clients and limit ids apart, whatever characters the key has', async () => {
           const { store } = await setup();
           const limit = fullLimit(spec);

@@ -18,11 +18,12 @@ const EMPTY: ExactWindowState = Object.freeze([]);
  * 1. Effective now `t = max(now, newest entry time)`: a clock stepping back never lets entries
  *    leave the window early. Entries with `time <= t - W` are dropped: the window is `(t - W, t]`.
  * 2. `used` = the sum of the remaining costs.
- * 3. `cost > limit`: denied with `exceedsLimit`, nothing logged,
+ * 3. `cost > limit + EPSILON`: denied with `exceedsLimit`, nothing logged,
  *    `retryAfter = max(1, newest + W - now)` (until the log is empty; 1 when it already is).
- * 4. Allowed iff `used + cost <= limit`; then `(t, cost)` is logged (added to the newest entry
- *    when its time is `t`; a cost of 0 logs nothing).
- * 5. Denied: drop the oldest entries, one by one, until `used - dropped + cost <= limit`;
+ * 4. Allowed iff `used + cost <= limit + EPSILON` (the `EPSILON` forgives the rounding of
+ *    fractional costs, as every algorithm's admission test does); then `(t, cost)` is logged
+ *    (added to the newest entry when its time is `t`; a cost of 0 logs nothing).
+ * 5. Denied: drop the oldest entries, one by one, until `used - dropped + cost <= limit + EPSILON`;
  *    `retryAfter = (time of the last dropped entry) + W - now`, the moment it leaves the window.
  * 6. `remaining = clamp(floor(limit - used' + EPSILON), 0, limit)` and `resetAt = newest + W`
  *    (`now` for an empty log), from the log after the step.
@@ -48,8 +49,8 @@ export function exactWindowStep(
   for (let i = first + 1; i < n; i += 2) used += log[i] as number;
   const live = first === 0 ? log : log.slice(first);
 
-  const exceedsLimit = cost > limit;
-  if (!exceedsLimit && used + cost <= limit) {
+  const exceedsLimit = cost > limit + EPSILON;
+  if (!exceedsLimit && used + cost <= limit + EPSILON) {
     let next = live;
     if (cost > 0) {
       const m = live.length;
@@ -79,12 +80,12 @@ export function exactWindowStep(
   if (exceedsLimit) {
     retryAfter = Math.max(1, resetAt - now);
   } else {
-    // cost <= limit, so dropping every entry makes it fit: the loop always sets retryAfter.
+    // cost <= limit + EPSILON, so dropping every entry makes it fit: the loop always sets retryAfter.
     retryAfter = resetAt - now;
     let left = used;
     for (let i = 0; i < live.length; i += 2) {
       left -= live[i + 1] as number;
-      if (left + cost <= limit) {
+      if (left + cost <= limit + EPSILON) {
         retryAfter = (live[i] as number) + windowMs - now;
         break;
       }
@@ -123,7 +124,9 @@ export function exactWindowRefund(
   takenResetAt?: number,
 ): ExactWindowState {
   const n = state.length;
-  if (n === 0 || !(cost > 0)) return state;
+  // A cost of 0 still drops expired entries, as the Lua twin does: kept, a clock that later steps
+  // back would find them inside its window again.
+  if (n === 0) return state;
   const newest = state[n - 2] as number;
   const edge = (now > newest ? now : newest) - spec.windowMs;
   let first = 0;

@@ -2,13 +2,13 @@ import { integer } from '../validate.js';
 import { invalidOption } from '../errors.js';
 import { toMs, type Duration } from '../duration.js';
 import type { FixedWindowSpec, StepResult } from '../types.js';
-import { wholeRemaining } from './constants.js';
+import { EPSILON, wholeRemaining } from './constants.js';
 
 /** Options of {@link fixedWindow}. */
 export interface FixedWindowOptions {
   /** Units admitted per window. Integer >= 1. */
   readonly limit: number;
-  /** Window length: ms as a number, or a string such as `'60s'`, `'1m'`. Must be > 0. */
+  /** Window length: ms as a number, or a string such as `'60s'`, `'1m'`. A whole number of ms, at least 1. */
   readonly window: Duration;
 }
 
@@ -18,10 +18,14 @@ export interface FixedWindowState {
   readonly count: number;
 }
 
-/** Parses a window option: a {@link Duration} that must come out greater than 0 ms. */
+/**
+ * Parses a window option: a {@link Duration} that must come out a whole number of ms, at least 1.
+ * Windows are aligned and compared in whole ms (the stores' clocks tick in them, and waits are
+ * rounded up to them); a window of 7.7 ms would make a denial's `retryAfter` fall short.
+ */
 export function windowOption(option: string, value: Duration): number {
   const ms = toMs(option, value);
-  if (ms <= 0) throw invalidOption(option, value, 'a duration greater than 0 ms');
+  if (!Number.isInteger(ms) || ms < 1) throw invalidOption(option, value, 'a duration of a whole number of ms, at least 1');
   return ms;
 }
 
@@ -49,8 +53,10 @@ export function fixedWindow(options: FixedWindowOptions): FixedWindowSpec {
  * 1. The window of `now` starts at `floor(now / W) * W`. A state from an earlier window is
  *    replaced by `{ windowStart, count: 0 }`; a state from the same or a later window (the clock
  *    stepped back) is kept, so a clock going back never resets the count.
- * 2. `cost > limit`: denied with `exceedsLimit`, nothing counted.
- * 3. Allowed iff `count + cost <= limit`; then `count += cost`.
+ * 2. `cost > limit + EPSILON`: denied with `exceedsLimit`, nothing counted.
+ * 3. Allowed iff `count + cost <= limit + EPSILON`; then `count += cost`. The `EPSILON` forgives
+ *    the rounding of fractional costs (0.2 + 0.4 + 0.3 + 0.1 is 1.0000000000000002), as every
+ *    algorithm's admission test does.
  * 4. `retryAfter = windowStart + W - now` when denied (0 when allowed),
  *    `resetAt = windowStart + W`, `remaining = clamp(floor(limit - count + EPSILON), 0, limit)`.
  */
@@ -65,8 +71,8 @@ export function fixedWindowStep(
   let current: FixedWindowState =
     state === undefined || state.windowStart < start ? { windowStart: start, count: 0 } : state;
   const resetAt = current.windowStart + windowMs;
-  const exceedsLimit = cost > limit;
-  const allowed = !exceedsLimit && current.count + cost <= limit;
+  const exceedsLimit = cost > limit + EPSILON;
+  const allowed = !exceedsLimit && current.count + cost <= limit + EPSILON;
   if (allowed) current = { windowStart: current.windowStart, count: current.count + cost };
   return {
     decision: {

@@ -14,7 +14,7 @@ const PRECISIONS = ['exact', 'approximate'] as const;
  * e.g. `spec.capacity must be a finite number greater than 0; got -1`. Rules are the factories':
  * buckets need `capacity` and `refillPerSecond` > 0 (the rate at most `MAX_REFILL_PER_SECOND`)
  * and `burst` >= 0 (default 0); windows need
- * an integer `limit` >= 1 and `windowMs` > 0 (or, in config, a `window` {@link Duration} such as
+ * an integer `limit` >= 1 and an integer `windowMs` >= 1 (or, in config, a `window` {@link Duration} such as
  * `'60s'`); `precision` defaults to `'exact'`.
  *
  * @example
@@ -38,7 +38,7 @@ export function validateSpec(spec: unknown, option = 'spec'): LimitSpec {
   const windowMs =
     data.windowMs === undefined && data.window !== undefined
       ? windowOption(`${option}.window`, data.window as Duration)
-      : positive(`${option}.windowMs`, data.windowMs);
+      : integer(`${option}.windowMs`, data.windowMs, 1);
   if (algorithm === 'fixed-window') return Object.freeze({ algorithm, limit, windowMs });
   const precision = oneOf(`${option}.precision`, data.precision === undefined ? 'exact' : data.precision, PRECISIONS);
   return Object.freeze({ algorithm, limit, windowMs, precision });

@@ -1,7 +1,8 @@
 import { systemClock, type Clock } from '../clock.js';
 import { consumeAll, type ComposedDecision } from '../engine/index.js';
 import { isThenable } from '../engine/maybe-promise.js';
-import { toMs, type Duration } from '../duration.js';
+import type { Duration } from '../duration.js';
+import { windowOption } from '../algorithms/fixed-window.js';
 import { invalidOption } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { ipKey } from '../policy/index.js';
@@ -105,8 +106,7 @@ const ALGORITHMS: readonly RouteLimitAlgorithm[] = ['sliding-window', 'fixed-win
 function compileRule<R>(rule: RouteLimitRule<R>, option: string): CompiledRule<R> {
   if (typeof rule !== 'object' || rule === null) throw invalidOption(option, rule, 'an object with max and window');
   const max = integer(`${option}.max`, rule.max, 1);
-  const windowMs = toMs(`${option}.window`, rule.window);
-  if (windowMs <= 0) throw invalidOption(`${option}.window`, rule.window, 'a duration greater than 0');
+  const windowMs = windowOption(`${option}.window`, rule.window);
   const algorithm = oneOf(`${option}.algorithm`, rule.algorithm ?? 'sliding-window', ALGORITHMS);
   const precision = oneOf(`${option}.precision`, rule.precision ?? 'exact', ['exact', 'approximate'] as const);
   const by = rule.by ?? 'ip';

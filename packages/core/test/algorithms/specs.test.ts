@@ -95,7 +95,8 @@ describe('window factories', () => {
       for (const limit of [Number.NaN, 0, -3, 1.5, Number.POSITIVE_INFINITY, '10']) {
         invalid(() => build({ limit: limit as number, window: 1000 as never }), 'limit', limit);
       }
-      for (const window of [0, '0s', -5, Number.NaN, Number.POSITIVE_INFINITY, '1 minute', 'abc', null, '-1s']) {
+      // Whole ms only: a window of 7.7 ms would make a denial's retryAfter fall short.
+      for (const window of [0, '0s', -5, Number.NaN, Number.POSITIVE_INFINITY, '1 minute', 'abc', null, '-1s', 7.7, 0.5, '0.5ms', '1.0005s']) {
         invalid(() => build({ limit: 1, window: window as never }), 'window', window);
       }
       invalid(() => build(undefined as never), 'options', undefined);
@@ -111,6 +112,9 @@ describe('window factories', () => {
       precision: 'exact',
     });
     expect(slidingWindow({ limit: 1, window: '1.5s', precision: 'approximate' }).windowMs).toBe(1500);
+    // 1.1 * 1000 is 1100.0000000000002 in floating point: the duration parser rounds that away.
+    expect(fixedWindow({ limit: 1, window: '1.1s' }).windowMs).toBe(1100);
+    expect(slidingWindow({ limit: 1, window: '0.7m' }).windowMs).toBe(42_000);
     const fixed = fixedWindow({ limit: 5, window: '1m' });
     expect(fixed).toEqual({ algorithm: 'fixed-window', limit: 5, windowMs: 60_000 });
     expect(Object.isFrozen(fixed)).toBe(true);
@@ -142,6 +146,8 @@ describe('validateSpec', () => {
     invalid(() => validateSpec({ algorithm: 'token-bucket', capacity: 1, refillPerSecond: 1, burst: '2' }), 'spec.burst', '2');
     invalid(() => validateSpec({ algorithm: 'fixed-window', limit: 0, windowMs: 1 }), 'spec.limit', 0);
     invalid(() => validateSpec({ algorithm: 'fixed-window', limit: 1, windowMs: 0 }), 'spec.windowMs', 0);
+    invalid(() => validateSpec({ algorithm: 'fixed-window', limit: 1, windowMs: 7.7 }), 'spec.windowMs', 7.7);
+    invalid(() => validateSpec({ algorithm: 'sliding-window', limit: 1, window: '7.7ms' }), 'spec.window', '7.7ms');
     invalid(() => validateSpec({ algorithm: 'fixed-window', limit: 1 }), 'spec.windowMs', undefined);
     invalid(() => validateSpec({ algorithm: 'sliding-window', limit: 1, window: '0ms' }), 'spec.window', '0ms');
     invalid(() => validateSpec({ algorithm: 'sliding-window', limit: 1, windowMs: 5, precision: 'fuzzy' }), 'spec.precision', 'fuzzy');

@@ -5,6 +5,7 @@ import {
   exactWindowStep,
   fixedWindow,
   fixedWindowStep,
+  refundStep,
   slidingWindow,
   step,
   type ApproximateWindowState,
@@ -347,5 +348,38 @@ describe('dispatch to windows', () => {
     expect(step(exact, undefined, 1, 100).state).toEqual([100, 1]);
     expect(step(approx, undefined, 1, 100).state).toEqual({ windowStart: 0, previous: 0, current: 1 });
     expect(step(fixed, undefined, 1, 100).state).toEqual({ windowStart: 0, count: 1 });
+  });
+});
+
+describe('fractional costs', () => {
+  it('every window spends its last unit in tenths: the sum 4.000000000000001 is forgiven as the buckets forgive it', () => {
+    for (const spec of [
+      fixedWindow({ limit: 4, window: '1s' }),
+      slidingWindow({ limit: 4, window: '1s' }),
+      slidingWindow({ limit: 4, window: '1s', precision: 'approximate' }),
+    ]) {
+      let state = step(spec, undefined, 3, 100).state;
+      for (let i = 1; i <= 10; i++) {
+        const taken = step(spec, state, 0.1, 100 + i);
+        expect(taken.decision.allowed, `${spec.algorithm} tenth ${i}`).toBe(true);
+        state = taken.state;
+      }
+      const spent = step(spec, state, 0.001, 111).decision;
+      expect(spent).toMatchObject({ allowed: false, remaining: 0, exceedsLimit: false });
+      expect(spent.retryAfter).toBeGreaterThan(0);
+      // A cost just over the limit exceeds it; one within the forgiven dust does not.
+      expect(step(spec, undefined, 4 + 1e-6, 100).decision.exceedsLimit).toBe(true);
+      expect(step(spec, undefined, 4 + 1e-12, 100).decision.allowed).toBe(true);
+    }
+  });
+});
+
+describe('exact window refunds', () => {
+  it('a refund of cost 0 still drops expired entries: a clock stepping back later finds the window empty', () => {
+    const spec = slidingWindow({ limit: 1, window: 1000 });
+    const taken = step(spec, undefined, 1, 1000).state;
+    const refunded = refundStep(spec, taken, 0, 2000);
+    expect(refunded).toEqual([]);
+    expect(step(spec, refunded, 1, 1500).decision.allowed).toBe(true);
   });
 });

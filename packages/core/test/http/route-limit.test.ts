@@ -11,6 +11,7 @@ describe('createRouteLimit', () => {
     expect(() => createRouteLimit({ store: {} as never, max: 1, window: '1s' })).toThrow(/store/);
     expect(() => createRouteLimit({ store, max: 0, window: '1s' })).toThrow(/limit\.max/);
     expect(() => createRouteLimit({ store, max: 1, window: 0 })).toThrow(/limit\.window/);
+    expect(() => createRouteLimit({ store, max: 1, window: 7.7 })).toThrow(/limit\.window must be a duration of a whole number of ms, at least 1; got 7\.7/);
     expect(() => createRouteLimit({ store, max: 1, window: 'soon' as never })).toThrow(/limit\.window/);
     expect(() => createRouteLimit({ store, max: 1, window: '1s', algorithm: 'leaky' as never })).toThrow(/algorithm/);
     expect(() => createRouteLimit({ store, max: 1, window: '1s', precision: 'rough' as never })).toThrow(/precision/);

@@ -632,8 +632,8 @@ if op == 'refund' then
   return { f(now) }
 end
 local resetAt = ws + window
-local exceeds = cost > limit
-local allowed = (not exceeds) and count + cost <= limit
+local exceeds = cost > limit + EPS
+local allowed = (not exceeds) and count + cost <= limit + EPS
 if allowed then
   count = count + cost
   local ttl = math.ceil(resetAt - now) + pad
@@ -809,8 +809,8 @@ if op == 'refund' then
   return { f(now) }
 end
 
-local exceeds = cost > limit
-if (not exceeds) and used + cost <= limit then
+local exceeds = cost > limit + EPS
+if (not exceeds) and used + cost <= limit + EPS then
   if cost > 0 then
     if n > 0 and times[n] == t then
       redis.call('ZREM', KEYS[1], members[n])
@@ -841,7 +841,7 @@ else
   local left = used
   for i = 1, n do
     left = left - costs[i]
-    if left + cost <= limit then
+    if left + cost <= limit + EPS then
       retryAfter = times[i] + window - now
       break
     end
