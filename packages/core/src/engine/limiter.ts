@@ -1,6 +1,7 @@
 import { systemClock, type Clock } from '../clock.js';
 import { invalidOption, LimiterError } from '../errors.js';
 import { checkLogger, silentLogger, type Logger } from '../logger.js';
+import { createThrottledLog } from '../log-throttle.js';
 import { tokenBucket } from '../algorithms/index.js';
 import {
   adaptiveConfig,
@@ -362,9 +363,12 @@ export function createLimiter(options: LimiterOptions): Limiter {
    * the caller, it would pass as a store outage and, failing open, any client could lift its own
    * limit by sending a bad key. Logged without the key, which may be a credential: its length and at
    * most its first four characters (a quarter of it, for a short key), enough to tell keys apart.
+   * At most once per 10 s, with a count of the failures held back: a client can send a bad key on
+   * every request.
    */
+  const lookupWarn = createThrottledLog(logger, clock, 'warn');
   const lookupFailed = (request: LimiterRequest, apiKey: string, error: unknown): Identity => {
-    logger.warn(
+    lookupWarn(
       { err: error, apiKeyPrefix: apiKey.slice(0, Math.min(4, apiKey.length >> 2)), apiKeyLength: apiKey.length },
       'rate limiter: apiKeys.resolve failed; treating the API key as unknown',
     );

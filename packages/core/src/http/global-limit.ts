@@ -8,7 +8,7 @@ import type { MaybePromise, Store } from '../types.js';
 import { oneOf } from '../validate.js';
 import { ledgerEnabled, noteTaken, refundTaken, wasDenied } from './ledger.js';
 import { withSkip } from './skip.js';
-import { createErrorLog } from './log-throttle.js';
+import { createErrorLog } from '../log-throttle.js';
 import { createDenialNotifier, type DenialNotifier, type NotifyOptions } from './notify.js';
 import type { DecisionEvent, HttpHooks, HttpRequest, HttpVerdict } from './types.js';
 import { admittedVerdicts, unavailableVerdict, verdictOf } from './verdict.js';

@@ -11,7 +11,7 @@ import { integer, oneOf, refillRate } from '../validate.js';
 import { allowListOf, createForwardedWarning, safely, safeUserId, validateHooks } from './global-limit.js';
 import { enableLedger, ledgerEnabled, noteTaken, refundTaken } from './ledger.js';
 import { withSkip } from './skip.js';
-import { createErrorLog, createOncePer } from './log-throttle.js';
+import { createErrorLog, createOncePer } from '../log-throttle.js';
 import { createDenialNotifier, type NotifyOptions } from './notify.js';
 import type { DecisionEvent, HttpHooks, HttpRequest, HttpVerdict } from './types.js';
 import { admittedVerdicts, unavailableVerdict, verdictOf } from './verdict.js';

@@ -204,8 +204,9 @@ describe('createLimiter', () => {
       expect(sync(limiter.check(get('/a'))).decision.remaining).toBe(58);
       const identity = await limiter.identify(get('/a', { headers: { 'x-api-key': secret } }));
       expect(identity.key).toBe('ip:203.0.113.7');
+      // Two failures at one instant: the second is held back (see the next test).
       const warnings = lines.filter((l) => l.level === 'warn' && l.message.includes('API key'));
-      expect(warnings).toHaveLength(2);
+      expect(warnings).toHaveLength(1);
       expect(warnings[0]?.fields.err).toBeInstanceOf(Error);
       // Never the key itself: at most a short prefix of it.
       for (const line of warnings) {
@@ -214,6 +215,34 @@ describe('createLimiter', () => {
       }
     },
   );
+
+  it('logs failed API-key lookups at most once per 10 s, with the count held back: a client can send a bad key on every request', () => {
+    const { logger, lines } = recordingLogger();
+    const { clock, limiter } = setup({
+      logger,
+      apiKeys: {
+        resolve: () => {
+          throw new Error('bad key');
+        },
+        plans: {},
+      },
+    });
+    const failures = () => lines.filter((l) => l.level === 'warn' && l.message.includes('apiKeys.resolve failed'));
+    for (let i = 0; i < 300; i++) limiter.check(get('/a', { headers: { 'x-api-key': `key-${i}` } }));
+    expect(failures()).toHaveLength(1);
+    expect(failures()[0]?.fields).toMatchObject({ suppressed: 0 });
+    clock.advance(9_999);
+    limiter.check(get('/a', { headers: { 'x-api-key': 'key' } }));
+    expect(failures()).toHaveLength(1);
+    clock.advance(1);
+    limiter.check(get('/a', { headers: { 'x-api-key': 'key' } }));
+    expect(failures()).toHaveLength(2);
+    expect(failures()[1]?.fields).toMatchObject({ suppressed: 300 });
+    // A clock stepping back by more than the interval logs again rather than stay quiet until it catches up.
+    clock.set(clock.now() - 20_001);
+    limiter.check(get('/a', { headers: { 'x-api-key': 'key' } }));
+    expect(failures()).toHaveLength(3);
+  });
 
   it('a synchronous API-key lookup that throws stays synchronous', () => {
     const { limiter } = setup({
