@@ -74,7 +74,12 @@ export async function deleteByPrefix(nodes: readonly Redis[], prefix: string): P
     do {
       const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`, 'COUNT', 1000);
       cursor = next;
-      for (const key of keys) await node.del(key);
+      // One DEL per key (a cluster node's keys span slots), a batch per round trip.
+      if (keys.length > 0) {
+        const batch = node.pipeline();
+        for (const key of keys) batch.del(key);
+        for (const [error] of (await batch.exec()) ?? []) if (error) throw error;
+      }
     } while (cursor !== '0');
   }
 }
