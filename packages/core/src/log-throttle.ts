@@ -17,6 +17,7 @@ export function createThrottledLog(
   let suppressed = 0;
   return (fields, message) => {
     const now = clock.now();
+    // Quiet from the last line for intervalMs, forwards or backwards.
     if (now < nextAt && now > nextAt - 2 * intervalMs) {
       suppressed++;
       return;

@@ -62,7 +62,7 @@ export interface SlidingWindowSpec {
   readonly algorithm: 'sliding-window';
   /** Units admitted per window. Integer >= 1. */
   readonly limit: number;
-  /** Window length in ms. > 0. */
+  /** Window length in ms: a whole number, at least 1. */
   readonly windowMs: number;
   /** `exact`: a log of timestamps; `approximate`: two weighted fixed-window counters, O(1) state. */
   readonly precision: 'exact' | 'approximate';
@@ -73,7 +73,7 @@ export interface FixedWindowSpec {
   readonly algorithm: 'fixed-window';
   /** Units admitted per window. Integer >= 1. */
   readonly limit: number;
-  /** Window length in ms. > 0. */
+  /** Window length in ms: a whole number, at least 1. */
   readonly windowMs: number;
 }
 

@@ -87,8 +87,12 @@ describe('durations', () => {
     expect(toMs('window', '500ms')).toBe(500);
     expect(toMs('window', '60s')).toBe(60_000);
     expect(toMs('window', '1.5s')).toBe(1_500);
-    expect(toMs('window', '1.1s')).toBe(1_100);
+    // 1.001 * 1000 is 1000.9999999999999 and 2.01 * 1000 is 2009.9999999999998: rounded to the µs.
+    expect(toMs('window', '1.001s')).toBe(1_001);
+    expect(toMs('window', '2.01s')).toBe(2_010);
+    expect(toMs('window', 1.001 * 1000)).toBe(1_001);
     expect(toMs('window', '0.0015s')).toBe(1.5);
+    expect(toMs('window', 1e300)).toBe(1e300);
     expect(toMs('window', '5m')).toBe(300_000);
     expect(toMs('window', '1h')).toBe(3_600_000);
     expect(toMs('window', '1d')).toBe(86_400_000);

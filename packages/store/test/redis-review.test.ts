@@ -232,6 +232,27 @@ describe('redis store: bucket states written by the previous store format', () =
   });
 });
 
+describe('redis store: index entries a consume would refuse', () => {
+  it('an admin read skips a limit whose index entry holds a spec validateSpec refuses (a 7.7 ms window an older version took)', async () => {
+    const p = prefix();
+    const clock = new ManualClock(1_700_000_000_000);
+    const store = createRedisStore({ client, prefix: p, clock, onStoreError: 'throw', timeoutMs: 5000 });
+    await store.consume({ key: 'a', spec: { algorithm: 'fixed-window', limit: 5, windowMs: 1000 }, cost: 1 });
+    for (const [field, value] of [
+      ['l:old', 'f|5|7.7'],
+      ['l:zero', 'e|5|0'],
+      ['l:half', 'x|1.5|1000'],
+      ['l:json', JSON.stringify({ spec: { algorithm: 'fixed-window', limit: 5, windowMs: 7.7 } })],
+    ]) {
+      await client.hset(`${p}{a}:index`, field as string, value as string);
+    }
+    const view = await store.get('a');
+    expect(Object.keys(view?.limits ?? {})).toEqual(['default']);
+    expect(view?.limits['default']).toMatchObject({ limit: 5, remaining: 4 });
+    await store.close();
+  });
+});
+
 describe('redis store: a caller mistake is not an outage', () => {
   it('a bad adaptive config or key fails that call and leaves Redis up for everyone', async () => {
     const store = createRedisStore({ client, prefix: prefix(), onStoreError: 'fail-closed' });

@@ -8,7 +8,7 @@ import { windowOption } from './fixed-window.js';
 export interface SlidingWindowOptions {
   /** Units admitted in any window. Integer >= 1. */
   readonly limit: number;
-  /** Window length: ms as a number, or a string such as `'60s'`, `'1m'`. Must be > 0. */
+  /** Window length: ms as a number, or a string such as `'60s'`, `'1m'`. A whole number of ms, at least 1. */
   readonly window: Duration;
   /**
    * `'exact'` keeps a log of admitted (time, cost) entries: never more than `limit` in any

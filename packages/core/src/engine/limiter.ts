@@ -62,7 +62,8 @@ export interface ApiKeyOptions {
   readonly header?: string;
   /**
    * Looks a key up: its client id and plan name, or undefined when the key is unknown. A throw or
-   * rejection (a malformed key, a failed lookup) counts as an unknown key, and is logged as a warning.
+   * rejection (a malformed key, a failed lookup) counts as an unknown key, and is logged as a warning
+   * (at most once per 10 s, with a count of those held back).
    */
   readonly resolve: (apiKey: string) => MaybePromise<{ id: string; plan: string } | undefined>;
   /** Limits per plan name, e.g. `{ partner: { capacity: 2000, refillPerSecond: 200, burst: 500 } }`. */

@@ -23,7 +23,7 @@ export type RouteLimitAlgorithm = 'sliding-window' | 'fixed-window' | 'token-buc
 export interface RouteLimitRule<R> {
   /** Requests admitted per window, per client. Integer >= 1. */
   readonly max: number;
-  /** The window: ms, or a duration such as `'60s'`, `'1h'`. */
+  /** The window: ms, or a duration such as `'60s'`, `'1h'`; a whole number of ms, at least 1. */
   readonly window: Duration;
   /**
    * Who the limit is per: `'ip'` (the client address, IPv6 grouped by subnet), `'user'` (the

@@ -1,7 +1,7 @@
 import { systemClock, type Clock } from '../clock.js';
 import { invalidOption } from '../errors.js';
 import { integer } from '../validate.js';
-import { inspect, refundStep, reserveStep, scaleSpec, step } from '../algorithms/index.js';
+import { inspect, refundStep, reserveStep, scaleSpec, step, validateSpec } from '../algorithms/index.js';
 import { effectiveMultiplier, recordOutcome } from '../policy/index.js';
 import type {
   AdaptiveConfig,
@@ -72,11 +72,13 @@ export function createReferenceStore(options: { clock?: Clock } = {}): Synchrono
     clock,
     now: () => clock.now(),
     consume(request: ConsumeRequest): StoreDecision {
+      // Refused as the real stores refuse it (a window of 7.7 ms, a limit of 0), naming the field.
+      const base = validateSpec(request.spec);
       const now = clock.now();
       const record = client(request.key);
       const id = request.limitId ?? 'default';
       const multiplier = multiplierOf(record, request.adaptive, now);
-      const spec = scaleSpec(request.spec, multiplier);
+      const spec = scaleSpec(base, multiplier);
       const held = record.limits.get(id);
       const result = step(spec, held?.state, request.cost, now);
       record.limits.set(id, { spec, state: result.state });
@@ -84,6 +86,7 @@ export function createReferenceStore(options: { clock?: Clock } = {}): Synchrono
       return { ...result.decision, multiplier };
     },
     refund(request: RefundRequest): void {
+      validateSpec(request.spec);
       const record = clients.get(request.key);
       const held = record?.limits.get(request.limitId ?? 'default');
       if (!record || !held) return;

@@ -112,9 +112,10 @@ describe('window factories', () => {
       precision: 'exact',
     });
     expect(slidingWindow({ limit: 1, window: '1.5s', precision: 'approximate' }).windowMs).toBe(1500);
-    // 1.1 * 1000 is 1100.0000000000002 in floating point: the duration parser rounds that away.
-    expect(fixedWindow({ limit: 1, window: '1.1s' }).windowMs).toBe(1100);
-    expect(slidingWindow({ limit: 1, window: '0.7m' }).windowMs).toBe(42_000);
+    // 1.001 * 1000 is 1000.9999999999999 in floating point: durations are rounded to the µs first.
+    expect(fixedWindow({ limit: 1, window: '1.001s' }).windowMs).toBe(1001);
+    expect(slidingWindow({ limit: 1, window: 1.001 * 1000 }).windowMs).toBe(1001);
+    expect(slidingWindow({ limit: 1, window: '2.01s' }).windowMs).toBe(2010);
     const fixed = fixedWindow({ limit: 5, window: '1m' });
     expect(fixed).toEqual({ algorithm: 'fixed-window', limit: 5, windowMs: 60_000 });
     expect(Object.isFrozen(fixed)).toBe(true);

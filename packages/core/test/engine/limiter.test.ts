@@ -238,10 +238,16 @@ describe('createLimiter', () => {
     limiter.check(get('/a', { headers: { 'x-api-key': 'key' } }));
     expect(failures()).toHaveLength(2);
     expect(failures()[1]?.fields).toMatchObject({ suppressed: 300 });
-    // A clock stepping back by more than the interval logs again rather than stay quiet until it catches up.
-    clock.set(clock.now() - 20_001);
+    // A clock stepping back by less than the interval stays quiet; by more, it logs again rather
+    // than stay quiet until it catches up.
+    const loggedAt = clock.now();
+    clock.set(loggedAt - 9_999);
+    limiter.check(get('/a', { headers: { 'x-api-key': 'key' } }));
+    expect(failures()).toHaveLength(2);
+    clock.set(loggedAt - 10_001);
     limiter.check(get('/a', { headers: { 'x-api-key': 'key' } }));
     expect(failures()).toHaveLength(3);
+    expect(failures()[2]?.fields).toMatchObject({ suppressed: 1 });
   });
 
   it('a synchronous API-key lookup that throws stays synchronous', () => {

@@ -26,6 +26,14 @@ describe('reference store', () => {
     expect(store.now?.()).toBe(clock.now());
   });
 
+  it('refuses a spec the real stores refuse, naming the field', () => {
+    const store = createReferenceStore({ clock: new ManualClock(1_000_000) });
+    const bad = { algorithm: 'fixed-window', limit: 5, windowMs: 7.7 } as const;
+    expect(() => store.consume({ key: 'a', spec: bad, cost: 1 })).toThrow(/spec\.windowMs/);
+    expect(() => store.refund({ key: 'a', spec: bad, cost: 1 })).toThrow(/spec\.windowMs/);
+    expect(store.get('a')).toBeUndefined();
+  });
+
   it('refuses a page size or cursor that would page forever, as the real stores do', () => {
     const store = createReferenceStore({ clock: new ManualClock(0) });
     store.consume({ key: 'a', spec: tokenBucket({ capacity: 1, refillPerSecond: 1 }), cost: 1 });

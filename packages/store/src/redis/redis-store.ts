@@ -282,13 +282,25 @@ function indexValueOf(spec: LimitSpec, adaptive: boolean): string {
 
 /**
  * Reads an index entry (see {@link indexValueOf}), or the JSON an older store wrote
- * (`{"adaptive":true,"spec":{...}}`). Undefined for anything else: an admin read skips the limit.
+ * (`{"adaptive":true,"spec":{...}}`). Undefined for anything else, including a spec that
+ * `validateSpec` refuses (a window of 7.7 ms an older version accepted, a hand edit): an admin
+ * read skips the limit.
  */
 function parseIndexValue(text: string): { spec: LimitSpec; adaptive: boolean } | undefined {
+  const parsed = parseIndexText(text);
+  if (parsed === undefined) return undefined;
+  try {
+    return { spec: validateSpec(parsed.spec), adaptive: parsed.adaptive };
+  } catch {
+    return undefined;
+  }
+}
+
+function parseIndexText(text: string): { spec: unknown; adaptive: boolean } | undefined {
   if (text.startsWith('{')) {
     try {
-      const held = JSON.parse(text) as { spec?: LimitSpec; adaptive?: boolean };
-      return held.spec === undefined ? undefined : { spec: held.spec, adaptive: held.adaptive === true };
+      const held = JSON.parse(text) as { spec?: unknown; adaptive?: boolean } | null;
+      return held?.spec === undefined ? undefined : { spec: held.spec, adaptive: held.adaptive === true };
     } catch {
       return undefined;
     }
