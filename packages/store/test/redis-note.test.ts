@@ -12,6 +12,7 @@ import { adaptiveConfig } from '@micboard/limiter-core';
 import { ManualClock } from '@micboard/limiter-core/testing';
 import type { AdaptiveConfig, ConsumeRequest, LimitSpec, Outcome } from '@micboard/limiter-core';
 import { createMemoryStore } from '@micboard/limiter-store';
+import { deleteByPrefix, uniquePrefix } from '@micboard/test-utils';
 import { createRedisStore } from '@micboard/limiter-store/redis';
 import { useSharedRedis } from './fixtures/shared-redis.js';
 import { adaptiveConfigs } from './fixtures/arbitraries.js';
@@ -42,41 +43,48 @@ describe('redis store: note', () => {
         const clock = new ManualClock(START);
         // No timer flush and no per-key bound here: outcomes wait for the decision.
         const notes = { perKey: 1000, flushMs: 1e9 };
-        const noting = createRedisStore({ client, prefix: prefix(), clock, onStoreError: 'throw', timeoutMs: 5000, notes });
-        const recording = createRedisStore({ client, prefix: prefix(), clock, onStoreError: 'throw', timeoutMs: 5000 });
-        // record() at the time the noted outcomes reach Redis: the next decision.
-        // A bucket decision carries what waits and applies it at its own time; anything else
-        // (a window decision, get) writes it first, each at the time it was noted (the store's
-        // injected clock; with Redis time that is within notes.flushMs).
-        let waiting: { outcome: Outcome; at: number }[] = [];
-        const recordWaiting = async (atNoted: boolean): Promise<void> => {
-          const now = clock.now();
-          for (const { outcome, at } of waiting) {
-            if (atNoted) clock.set(at);
-            await recording.record('a', outcome, adaptive);
+        // Prefixes of this sequence only, deleted when it ends: a thousand sequences' keys left
+        // until the file ends would crowd the shared Redis other suites list clients from.
+        const prefixes = [uniquePrefix('note'), uniquePrefix('note')] as const;
+        const noting = createRedisStore({ client, prefix: prefixes[0], clock, onStoreError: 'throw', timeoutMs: 5000, notes });
+        const recording = createRedisStore({ client, prefix: prefixes[1], clock, onStoreError: 'throw', timeoutMs: 5000 });
+        try {
+          // record() at the time the noted outcomes reach Redis: the next decision.
+          // A bucket decision carries what waits and applies it at its own time; anything else
+          // (a window decision, get) writes it first, each at the time it was noted (the store's
+          // injected clock; with Redis time that is within notes.flushMs).
+          let waiting: { outcome: Outcome; at: number }[] = [];
+          const recordWaiting = async (atNoted: boolean): Promise<void> => {
+            const now = clock.now();
+            for (const { outcome, at } of waiting) {
+              if (atNoted) clock.set(at);
+              await recording.record('a', outcome, adaptive);
+            }
+            clock.set(now);
+            waiting = [];
+          };
+          for (const o of ops) {
+            clock.advance(o.dt);
+            if (o.kind === 'note') {
+              noting.note('a', o.outcome, adaptive);
+              waiting.push({ outcome: o.outcome, at: clock.now() });
+            } else {
+              const request: ConsumeRequest = { key: 'a', limitId: `l${o.limit}`, spec: specs[o.limit] as LimitSpec, cost: o.cost, adaptive };
+              await recordWaiting(request.spec.algorithm === 'fixed-window');
+              expect(await noting.consume(request)).toEqual(await recording.consume(request));
+            }
           }
-          clock.set(now);
-          waiting = [];
-        };
-        for (const o of ops) {
-          clock.advance(o.dt);
-          if (o.kind === 'note') {
-            noting.note('a', o.outcome, adaptive);
-            waiting.push({ outcome: o.outcome, at: clock.now() });
-          } else {
-            const request: ConsumeRequest = { key: 'a', limitId: `l${o.limit}`, spec: specs[o.limit] as LimitSpec, cost: o.cost, adaptive };
-            await recordWaiting(request.spec.algorithm === 'fixed-window');
-            expect(await noting.consume(request)).toEqual(await recording.consume(request));
-          }
+          await recordWaiting(true);
+          const [noted, recorded] = [await noting.get('a'), await recording.get('a')];
+          // Last-seen times agree within their resolution: a decision that carries outcomes leaves
+          // the activity to its bucket state (whole seconds), where record() writes the index's ms.
+          expect(noted && { ...noted, lastSeen: 0 }).toEqual(recorded && { ...recorded, lastSeen: 0 });
+          expect(Math.abs((noted?.lastSeen ?? 0) - (recorded?.lastSeen ?? 0))).toBeLessThan(1000);
+        } finally {
+          await noting.close();
+          await recording.close();
+          for (const p of prefixes) await deleteByPrefix([client], p);
         }
-        await recordWaiting(true);
-        const [noted, recorded] = [await noting.get('a'), await recording.get('a')];
-        // Last-seen times agree within their resolution: a decision that carries outcomes leaves
-        // the activity to its bucket state (whole seconds), where record() writes the index's ms.
-        expect(noted && { ...noted, lastSeen: 0 }).toEqual(recorded && { ...recorded, lastSeen: 0 });
-        expect(Math.abs((noted?.lastSeen ?? 0) - (recorded?.lastSeen ?? 0))).toBeLessThan(1000);
-        await noting.close();
-        await recording.close();
       }),
       { numRuns: RUNS },
     );
