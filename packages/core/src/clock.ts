@@ -1,3 +1,5 @@
+import { invalidOption } from './errors.js';
+
 /** A source of wall-clock time in milliseconds since the Unix epoch. */
 export interface Clock {
   /** Current time, in milliseconds since the Unix epoch. */
@@ -11,3 +13,11 @@ export interface Clock {
 export const systemClock: Clock = {
   now: () => Date.now(),
 };
+
+/** Throws `INVALID_OPTION` naming `option` unless `value` has a `now()` method. */
+export function checkClock(value: unknown, option = 'clock'): Clock {
+  if (value === null || value === undefined || typeof (value as Partial<Clock>).now !== 'function') {
+    throw invalidOption(option, value, 'an object with a now() method');
+  }
+  return value as Clock;
+}

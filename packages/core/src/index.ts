@@ -1,4 +1,4 @@
-export { systemClock } from './clock.js';
+export { checkClock, systemClock } from './clock.js';
 export type { Clock } from './clock.js';
 export { LimiterError, invalidOption } from './errors.js';
 export type { LimiterErrorCode } from './errors.js';

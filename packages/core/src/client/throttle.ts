@@ -1,5 +1,5 @@
 import { gcra } from '../algorithms/index.js';
-import { systemClock } from '../clock.js';
+import { checkClock, systemClock } from '../clock.js';
 import type { Clock } from '../clock.js';
 import { invalidOption, LimiterError } from '../errors.js';
 import { checkLogger, silentLogger } from '../logger.js';
@@ -107,8 +107,7 @@ export function createThrottle(options: ThrottleOptions): Throttle {
   }
   const sleep = options.sleep ?? defaultSleep;
   if (typeof sleep !== 'function') throw invalidOption('sleep', sleep, 'a function (ms, signal) => Promise<void>');
-  const clock = options.clock ?? systemClock;
-  if (typeof clock?.now !== 'function') throw invalidOption('clock', clock, 'a Clock with a now() method');
+  const clock = checkClock(options.clock ?? systemClock);
   const logger = checkLogger(options.logger ?? silentLogger);
 
   // One token of capacity and no burst spaces calls exactly 1/rate apart.

@@ -1,4 +1,4 @@
-import type { ConsumeRequest, MaybePromise, Store, StoreDecision } from '../types.js';
+import type { ConsumeRequest, MaybePromise, RefundRequest, Store, StoreDecision } from '../types.js';
 import { chain, isThenable } from './maybe-promise.js';
 
 /** The outcome of {@link consumeAll}. */
@@ -53,19 +53,31 @@ function refundAll(
   decisions: readonly StoreDecision[],
   upTo: number,
 ): MaybePromise<void> {
-  const pending: Promise<void>[] = [];
+  const refunds: (readonly [Store, RefundRequest])[] = [];
   for (let i = 0; i < upTo; i++) {
     // Which decision took it: a window gives back to the window or entry that took the cost.
     const takenResetAt = (decisions[i] as StoreDecision).resetAt;
-    // The denial is decided: a refund that fails costs the client one unit it did not use, and must
-    // never turn the denial into a store failure (which, failing open, would let the request through).
+    refunds.push([store, { ...(requests[i] as ConsumeRequest), takenResetAt }]);
+  }
+  return refundEach(refunds);
+}
+
+/**
+ * Gives back each `[store, refund]`, all at once, waiting for the remote ones; synchronous when
+ * every store is. A refund that throws or rejects is dropped and the others still go ahead: the
+ * denial (or the response) is decided, and a failed refund only costs the client a unit it did
+ * not use. Let through, it would turn a denial into a store failure, which failing open admits.
+ */
+export function refundEach(refunds: readonly (readonly [Store, RefundRequest])[]): MaybePromise<void> {
+  const pending: Promise<void>[] = [];
+  for (const [store, refund] of refunds) {
     try {
-      const refunded = store.refund({ ...(requests[i] as ConsumeRequest), takenResetAt });
+      const refunded = store.refund(refund);
       // Any thenable, as chain() accepts: a promise library's promise is not instanceof Promise.
       // Promise.resolve adopts it, so its rejection is always handled here.
       if (isThenable(refunded)) pending.push(Promise.resolve(refunded).catch(() => undefined));
     } catch {
-      // As a rejection: the other refunds still go ahead.
+      // As a rejection.
     }
   }
   return pending.length > 0 ? Promise.all(pending).then(() => undefined) : undefined;

@@ -1,4 +1,4 @@
-import { systemClock, type Clock } from '../clock.js';
+import { checkClock, systemClock, type Clock } from '../clock.js';
 import { invalidOption, LimiterError } from '../errors.js';
 import { checkLogger, silentLogger, type Logger } from '../logger.js';
 import { createThrottledLog } from '../log-throttle.js';
@@ -139,10 +139,7 @@ export function createLimiter(options: LimiterOptions): Limiter {
   // Checked here: a logger without warn would throw at a client's first denial, which the HTTP
   // layer would take for a store failure and, failing open, let the request through.
   const logger = checkLogger(options.logger ?? silentLogger);
-  const clock = options.clock ?? systemClock;
-  if (typeof clock !== 'object' || clock === null || typeof clock.now !== 'function') {
-    throw invalidOption('clock', clock, 'an object with a now() method');
-  }
+  const clock = checkClock(options.clock ?? systemClock);
   const classifier = createClassifier(options.classifier);
   const adaptive = options.adaptive === false ? undefined : adaptiveConfig(options.adaptive ?? {});
   const ipv6Subnet = options.ipv6Subnet ?? 56;

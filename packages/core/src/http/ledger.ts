@@ -1,5 +1,5 @@
-import { isThenable } from '../engine/maybe-promise.js';
-import type { ConsumeRequest, MaybePromise, RefundRequest, Store } from '../types.js';
+import { refundEach } from '../engine/compose.js';
+import type { ConsumeRequest, MaybePromise, Store } from '../types.js';
 
 interface Entry {
   readonly store: Store;
@@ -40,21 +40,9 @@ export function refundTaken(raw: object): MaybePromise<void> {
   const entries = taken.get(raw);
   if (!entries) return undefined;
   taken.delete(raw);
-  const pending: Promise<void>[] = [];
-  for (const { store, request, takenResetAt } of entries) {
-    try {
-      // Other requests of the client may have taken from the same limits since (the middlewares
-      // in between may wait): the decision's resetAt says which window or entry to give back to.
-      const refund: RefundRequest = { ...request, takenResetAt };
-      const refunded = store.refund(refund);
-      // Any thenable: a promise library's promise is not instanceof Promise. Promise.resolve adopts
-      // it, so its rejection is always handled here.
-      if (isThenable(refunded)) pending.push(Promise.resolve(refunded).catch(() => undefined));
-    } catch {
-      // A failed refund only costs the client one unit it did not use; never fail the response for it.
-    }
-  }
-  return pending.length > 0 ? Promise.all(pending).then(() => undefined) : undefined;
+  // Other requests of the client may have taken from the same limits since (the middlewares in
+  // between may wait): the decision's resetAt says which window or entry to give back to.
+  return refundEach(entries.map(({ store, request, takenResetAt }) => [store, { ...request, takenResetAt }] as const));
 }
 
 // Responses a limiter (global or route) answered with its own 429/503. Their status is the limiter's

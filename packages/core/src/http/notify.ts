@@ -1,4 +1,4 @@
-import { systemClock, type Clock } from '../clock.js';
+import { checkClock, systemClock, type Clock } from '../clock.js';
 import { nextRetry, retryPolicy, sleep as realSleep, type RetryPolicyOptions, type TransportFailure } from '../client/index.js';
 import { toMs, type Duration } from '../duration.js';
 import { isThenable } from '../engine/maybe-promise.js';
@@ -192,8 +192,7 @@ export function createWebhookSender(options: WebhookOptions): (alert: DenialAler
   }
   const sleep = options.sleep ?? ((ms: number) => realSleep(ms));
   const random = options.random ?? Math.random;
-  const clock = options.clock ?? systemClock;
-  if (typeof clock?.now !== 'function') throw invalidOption('webhook.clock', clock, 'a Clock with a now() method');
+  const clock = checkClock(options.clock ?? systemClock, 'webhook.clock');
   // The key is ours on every attempt: a caller's header of the same name (any case) gives way.
   const baseHeaders: Record<string, string> = { 'content-type': 'application/json' };
   for (const [name, value] of Object.entries(options.headers ?? {})) {

@@ -2,6 +2,7 @@ import {
   EPSILON,
   TIME_EPSILON,
   checkAdaptiveConfig,
+  checkClock,
   checkLogger,
   checkTakenResetAt,
   effectiveMultiplier,
@@ -170,8 +171,7 @@ const DEFAULT_PAGE = 100;
  */
 export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   if (typeof options !== 'object' || options === null) throw invalidOption('options', options, 'an object');
-  const clock = options.clock ?? systemClock;
-  if (typeof clock?.now !== 'function') throw invalidOption('clock', clock, 'an object with a now() method');
+  const clock = checkClock(options.clock ?? systemClock);
   const maxKeys = options.maxKeys ?? DEFAULT_MAX_KEYS;
   if (typeof maxKeys !== 'number' || !Number.isInteger(maxKeys) || maxKeys < 1) {
     throw invalidOption('maxKeys', maxKeys, 'an integer of at least 1');

@@ -1,4 +1,4 @@
-import { DEFAULT_ADAPTIVE, LimiterError, checkAdaptiveConfig, checkLogger, checkTakenResetAt, effectiveMultiplier, gcraStep, inspect, invalidOption, scaleSpec, silentLogger, validateSpec } from '@micboard/limiter-core';
+import { DEFAULT_ADAPTIVE, LimiterError, checkAdaptiveConfig, checkClock, checkLogger, checkTakenResetAt, effectiveMultiplier, gcraStep, inspect, invalidOption, scaleSpec, silentLogger, validateSpec } from '@micboard/limiter-core';
 import type {
   AdaptiveConfig,
   AdaptiveState,
@@ -545,10 +545,7 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   // and Redis would refuse every score write.
   if (scoreTtlMs > MAX_SCORE_TTL_MS) throw invalidOption('scoreTtlMs', scoreTtlMs, `at most ${MAX_SCORE_TTL_MS} ms`);
   const logger = checkLogger(options.logger ?? silentLogger);
-  const clock = options.clock;
-  if (clock !== undefined && typeof clock?.now !== 'function') {
-    throw invalidOption('clock', clock, 'an object with a now() method');
-  }
+  const clock = options.clock === undefined ? undefined : checkClock(options.clock);
   const timeSource = options.timeSource ?? 'redis';
   if (timeSource !== 'redis' && timeSource !== 'local') {
     throw invalidOption('timeSource', timeSource, 'one of "redis", "local"');
@@ -1071,7 +1068,6 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
     return { key, multiplier, adaptive: adaptiveState, limits, lastSeen: Number.isFinite(seen) ? seen : now };
   };
 
-  /** Every key of a client, for DEL: index first (the DELETE script reads it), then the rest. */
   /**
    * Deletes a client's index, score and every limit its index lists, in the DELETE script: all of
    * them, or (`inactiveMs`) only if the client was inactive that long. Answers how many keys went
@@ -1162,13 +1158,11 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
       if (typeof request.key !== 'string') throw invalidOption('key', request.key, 'a string');
       if (request.adaptive !== undefined) checkAdaptiveConfig(request.adaptive);
       const limitId = request.limitId ?? DEFAULT_LIMIT_ID;
+      // Units given back may let a cached denial's request through now: ask Redis again.
+      blocked?.forgetLimit(request.key, limitId);
       // A refund names the decision that took the cost by its resetAt ('' when not given). A
       // bucket's reads the score (a scaled rate): noted outcomes are written first. A window's
       // reads no score: the limit does not enter a window's refund.
-      // Units given back may let a cached denial's request through now: ask Redis again.
-      blocked?.forgetLimit(request.key, limitId);
-      // Units given back may let a cached denial's request through now: ask Redis again.
-      blocked?.forgetLimit(request.key, limitId);
       const bucket = spec.algorithm === 'token-bucket' || spec.algorithm === 'gcra';
       const scored = bucket && request.adaptive !== undefined;
       if (scored && noted.size > 0) void flushNoted(request.key);
